@@ -1,0 +1,5 @@
+//! Module-aware CO-RE relocation for eBPF objects.
+//!
+//! `core-reloc` reads BTF (vmlinux and split module BTF) without copying it, combines a kernel's
+//! BTFs into a lazily parsed [`CompositeBtf`](crate), and computes CO-RE fixups as plain values.
+//! It performs no I/O in the engine and has no dependency on aya.

@@ -1,0 +1,1 @@
+//! Loads eBPF objects into the kernel after module-aware CO-RE relocation.
