@@ -1,4 +1,83 @@
 //! `cargo xtask ...`: project automation.
+//!
+//! Every command installs or fetches what it needs itself (apt packages, bpf-linker, Debian
+//! kernels), so a fresh machine needs nothing but the commands in README.md.
+
+mod kernels;
+mod setup;
+
+use std::path::PathBuf;
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  setup      install apt packages and bpf-linker, fetch Debian kernels
+  kernels    fetch and extract the Debian test kernels (cached)
+  test       set up, then run every check: fmt, clippy, unit and integration tests
+  demo       set up, then run the demo
+";
+
 fn main() {
-    eprintln!("xtask: not yet wired");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup::run().map(|_| ()),
+        Some("kernels") => kernels::run().map(|_| ()),
+        Some("test") => test(),
+        Some("demo") => demo(),
+        Some("help" | "--help" | "-h") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprint!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(error) = result {
+        eprintln!("xtask: error: {error}");
+        std::process::exit(1);
+    }
+}
+
+/// The workspace root: xtask lives one level below it.
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent directory")
+        .to_path_buf()
+}
+
+/// The cargo that runs this xtask, so nested builds use the pinned toolchain.
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+fn test() -> Result<()> {
+    let prepared = setup::run()?;
+    let sh = xshell::Shell::new()?;
+    sh.change_dir(workspace_root());
+    let cargo = cargo();
+    xshell::cmd!(sh, "{cargo} fmt --all -- --check").run()?;
+    xshell::cmd!(
+        sh,
+        "{cargo} clippy --workspace --all-targets --quiet -- -D warnings"
+    )
+    .run()?;
+    xshell::cmd!(sh, "{cargo} test --workspace")
+        .env(kernels::ROOT_ENV, &prepared.kernels_root)
+        .run()?;
+    Ok(())
+}
+
+fn demo() -> Result<()> {
+    let prepared = setup::run()?;
+    println!("\nPrepared:");
+    for kernel in &prepared.kernels {
+        println!("  {kernel}");
+    }
+    println!("  bpf-linker: {}", prepared.bpf_linker.display());
+    Ok(())
 }
