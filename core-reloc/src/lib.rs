@@ -3,3 +3,7 @@
 //! `core-reloc` reads BTF (vmlinux and split module BTF) without copying it, combines a kernel's
 //! BTFs into a lazily parsed [`CompositeBtf`](crate), and computes CO-RE fixups as plain values.
 //! It performs no I/O in the engine and has no dependency on aya.
+
+pub mod ext;
+pub mod fixup;
+pub mod patch;
