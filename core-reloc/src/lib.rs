@@ -4,6 +4,9 @@
 //! BTFs into a lazily parsed [`CompositeBtf`](crate), and computes CO-RE fixups as plain values.
 //! It performs no I/O in the engine and has no dependency on aya.
 
+pub mod btf;
 pub mod ext;
 pub mod fixup;
 pub mod patch;
+
+pub use btf::{Btf, BtfBuilder, BtfError, Kind, Type, TypeId};

@@ -1,0 +1,623 @@
+//! A zero-copy reader for BTF, the BPF Type Format: vmlinux BTF, split (module) BTF on a base,
+//! and BTF embedded in eBPF objects, in either byte order.
+//!
+//! [`Btf`] borrows or owns its bytes (see [`BtfBytes`]) and never copies types or strings out of
+//! them. Parsing walks the type headers once, checking that every record lies inside the type
+//! section, and keeps one `u32` offset per type so that [`Btf::type_by_id`] is O(1). Everything
+//! else is decoded on demand from the bytes by the borrowed views in [`Type`]. The only other
+//! per-type memory is an optional name index, built on the first name lookup.
+//!
+//! Every accessor is total: malformed data, out-of-range ids or offsets and reference cycles
+//! give a [`BtfError`] or `None`, never a panic or an endless loop.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, Kind, MemberSpec};
+//!
+//! // A base ("vmlinux") with `int` and `struct task { int pid; }`.
+//! let mut base = BtfBuilder::new();
+//! let int = base.add_int("int", 4, IntEncoding::SIGNED);
+//! base.add_struct("task", 4, &[MemberSpec::new("pid", int, 0)]);
+//! let base = Arc::new(Btf::parse(base.build())?);
+//!
+//! // A split ("module") BTF whose struct refers to the base's `int`.
+//! let mut module = BtfBuilder::new_split(&base);
+//! let inode = module.add_struct("my_inode", 8, &[MemberSpec::new("gen", int, 32)]);
+//! let module = Btf::parse_split(module.build(), base)?;
+//!
+//! assert_eq!(module.first_type_id().0, 3);
+//! assert_eq!(module.find_by_name_kind("my_inode", Kind::Struct), Some(inode));
+//! assert_eq!(module.find_by_name_kind("task", Kind::Struct).map(|id| id.0), Some(2));
+//! assert_eq!(module.resolved_size(inode)?, 8);
+//! # Ok::<(), core_reloc::btf::BtfError>(())
+//! ```
+
+mod builder;
+mod error;
+mod header;
+mod kind;
+mod source;
+mod strings;
+mod types;
+
+use std::cmp::Ordering;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+pub use builder::{BtfBuilder, MemberSpec};
+pub use error::BtfError;
+pub use header::{BTF_MAGIC, Endian, Header};
+pub use kind::{Kind, KindLayout};
+pub use source::{BtfBytes, LoadInfo, LoadMethod};
+pub use types::{
+    ArrayInfo, DatasecEntries, DatasecEntry, Elements, EnumValue, EnumValues, IntEncoding, IntInfo,
+    Linkage, Member, Members, Param, Params, Type, TypeId,
+};
+
+use header::{layout_entry, read_u32};
+use types::TYPE_HEADER_LEN;
+
+/// Longest chain of typedefs, modifiers and array element types followed before giving up.
+/// Real kernels need a handful; the limit only exists so that a cycle cannot loop forever.
+pub const MAX_RESOLVE_DEPTH: u32 = 32;
+
+/// Size of a pointer in bytes. BPF is a 64-bit target and CO-RE targets 64-bit kernels, so
+/// this reader does not try to infer it from the data.
+pub const POINTER_SIZE: u32 = 8;
+
+/// Number of distinct kind numbers (the kind field is 5 bits wide).
+const KIND_SLOTS: usize = 32;
+
+/// Parsed BTF: a base BTF, or a split BTF on top of a base.
+///
+/// See the [module documentation](self) for an overview. `Btf` is `Send + Sync`; a split BTF
+/// holds its base in an [`Arc`], so many modules can share one vmlinux without self-references.
+pub struct Btf<'a> {
+    bytes: BtfBytes<'a>,
+    header: Header,
+    /// Offset in the type section of each own type's record; index 0 is `first_type_id`.
+    type_offsets: Vec<u32>,
+    /// `(info_sz, elem_sz)` per kind number; `None` for kinds that cannot be skipped.
+    strides: [Option<(u8, u8)>; KIND_SLOTS],
+    base: Option<Arc<Btf<'a>>>,
+    first_type_id: u32,
+    strings_start: u32,
+    load_info: LoadInfo,
+    /// Indices into `type_offsets` of named types, sorted by name then id; built on first use.
+    name_index: OnceLock<Vec<u32>>,
+}
+
+impl std::fmt::Debug for Btf<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Btf")
+            .field("header", &self.header)
+            .field("first_type_id", &self.first_type_id)
+            .field("own_types", &self.type_offsets.len())
+            .field("strings_start", &self.strings_start)
+            .field("is_split", &self.base.is_some())
+            .field("load_info", &self.load_info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Btf<'a> {
+    /// Parses base BTF (type ids start at 1, string offsets at 0).
+    ///
+    /// Accepts `&[u8]`, `Vec<u8>`, `Arc<[u8]>` or a [`memmap2::Mmap`] (anything convertible to
+    /// [`BtfBytes`]). Checks the header and walks the type headers once.
+    ///
+    /// ```
+    /// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding};
+    /// let mut b = BtfBuilder::new();
+    /// b.add_int("int", 4, IntEncoding::SIGNED);
+    /// let bytes = b.build();
+    /// let btf = Btf::parse(&bytes[..])?; // borrowed, no copy
+    /// assert_eq!(btf.type_count(), 2); // void + int
+    /// # Ok::<(), core_reloc::btf::BtfError>(())
+    /// ```
+    pub fn parse(bytes: impl Into<BtfBytes<'a>>) -> Result<Btf<'a>, BtfError> {
+        Btf::parse_with(bytes.into(), None, None)
+    }
+
+    /// Parses split BTF on `base`: type ids continue at `base.type_count()` and string offsets
+    /// at `base.strings_end()`. The base may itself be split.
+    pub fn parse_split(
+        bytes: impl Into<BtfBytes<'a>>,
+        base: Arc<Btf<'a>>,
+    ) -> Result<Btf<'a>, BtfError> {
+        Btf::parse_with(bytes.into(), Some(base), None)
+    }
+
+    fn parse_with(
+        bytes: BtfBytes<'a>,
+        base: Option<Arc<Btf<'a>>>,
+        load_info: Option<LoadInfo>,
+    ) -> Result<Btf<'a>, BtfError> {
+        let header = Header::parse(&bytes)?;
+        if let Some(base) = &base
+            && base.endian() != header.endian
+        {
+            return Err(BtfError::EndianMismatch);
+        }
+        strings::check_section(&bytes[header.str_range()], base.is_some())?;
+        let strides = kind_strides(&header, &bytes)?;
+        let (first_type_id, strings_start) = match &base {
+            Some(base) => (base.type_count(), base.strings_end()),
+            None => (1, 0),
+        };
+        strings_start
+            .checked_add(header.str_len)
+            .ok_or(BtfError::BadStringSection {
+                reason: "string offsets overflow 32 bits",
+            })?;
+        let type_offsets = index_types(
+            header.endian,
+            &bytes[header.type_range()],
+            &strides,
+            first_type_id,
+        )?;
+        let load_info = load_info.unwrap_or(LoadInfo {
+            method: LoadMethod::InMemory,
+            bytes: bytes.len(),
+        });
+        Ok(Btf {
+            bytes,
+            header,
+            type_offsets,
+            strides,
+            base,
+            first_type_id,
+            strings_start,
+            load_info,
+            name_index: OnceLock::new(),
+        })
+    }
+
+    /// The decoded header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Byte order of the data.
+    pub fn endian(&self) -> Endian {
+        self.header.endian
+    }
+
+    /// All bytes, header included.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// How the bytes were obtained and how many there are.
+    pub fn load_info(&self) -> LoadInfo {
+        self.load_info
+    }
+
+    /// The base of a split BTF.
+    pub fn base(&self) -> Option<&Arc<Btf<'a>>> {
+        self.base.as_ref()
+    }
+
+    /// Whether this is split BTF.
+    pub fn is_split(&self) -> bool {
+        self.base.is_some()
+    }
+
+    /// The id of this BTF's first own type: 1 for base BTF, the base's
+    /// [`type_count`](Btf::type_count) for split BTF.
+    pub fn first_type_id(&self) -> TypeId {
+        TypeId(self.first_type_id)
+    }
+
+    /// Number of type ids valid in this BTF: void, the base's types and this BTF's own types.
+    /// Valid ids are `0..type_count()`.
+    pub fn type_count(&self) -> u32 {
+        // Cannot overflow: index_types refuses more ids than fit.
+        self.first_type_id + self.type_offsets.len() as u32
+    }
+
+    /// Number of types in this BTF itself (not counting void or the base).
+    pub fn own_type_count(&self) -> usize {
+        self.type_offsets.len()
+    }
+
+    /// The first string offset belonging to this BTF's own string section.
+    pub fn strings_start(&self) -> u32 {
+        self.strings_start
+    }
+
+    /// One past the last string offset valid in this BTF (base included); a split BTF's string
+    /// offsets start here.
+    pub fn strings_end(&self) -> u32 {
+        self.strings_start + self.header.str_len
+    }
+
+    fn own_strings(&self) -> &[u8] {
+        &self.bytes[self.header.str_range()]
+    }
+
+    fn own_type_section(&self) -> &[u8] {
+        &self.bytes[self.header.type_range()]
+    }
+
+    /// The string at `offset` as bytes (without the NUL); offsets below
+    /// [`strings_start`](Btf::strings_start) resolve into the base.
+    pub fn str_bytes_at(&self, offset: u32) -> Result<&[u8], BtfError> {
+        if offset < self.strings_start {
+            return match &self.base {
+                Some(base) => base.str_bytes_at(offset),
+                None => Err(BtfError::StringOutOfBounds {
+                    offset,
+                    end: self.strings_end(),
+                }),
+            };
+        }
+        let local = (offset - self.strings_start) as usize;
+        let section = self.own_strings();
+        if local >= section.len() {
+            // Offset 0 is the empty name even when a base has no strings at all.
+            if offset == 0 && self.base.is_none() {
+                return Ok(&[]);
+            }
+            return Err(BtfError::StringOutOfBounds {
+                offset,
+                end: self.strings_end(),
+            });
+        }
+        strings::bytes_at(section, local, offset)
+    }
+
+    /// The string at `offset`; offsets below [`strings_start`](Btf::strings_start) resolve into
+    /// the base. Offset 0 is the empty string.
+    pub fn str_at(&self, offset: u32) -> Result<&str, BtfError> {
+        std::str::from_utf8(self.str_bytes_at(offset)?)
+            .map_err(|_| BtfError::InvalidUtf8 { offset })
+    }
+
+    /// The name of `ty` (empty for anonymous types). `ty` must come from this BTF or its base.
+    pub fn name(&self, ty: &Type<'_>) -> Result<&str, BtfError> {
+        self.str_at(ty.name_offset())
+    }
+
+    /// The name of type `id`.
+    pub fn type_name(&self, id: TypeId) -> Result<&str, BtfError> {
+        let offset = self.type_by_id(id)?.name_offset();
+        self.str_at(offset)
+    }
+
+    /// Whether this BTF's own string section (not the base's) contains `name` as a complete
+    /// string. A linear scan with no index and no allocation: a cheap probe for "might this
+    /// module define a type called `name`".
+    pub fn own_strings_contain(&self, name: &str) -> bool {
+        strings::section_contains(self.own_strings(), name.as_bytes())
+    }
+
+    /// The type with id `id`; ids below [`first_type_id`](Btf::first_type_id) resolve into the
+    /// base, id 0 is void ([`Kind::Void`]).
+    pub fn type_by_id(&self, id: TypeId) -> Result<Type<'_>, BtfError> {
+        if id.0 == 0 {
+            return Ok(Type::void(self.endian()));
+        }
+        if id.0 < self.first_type_id
+            && let Some(base) = &self.base
+        {
+            return base.type_by_id(id);
+        }
+        id.0.checked_sub(self.first_type_id)
+            .and_then(|index| self.own_type(index as usize))
+            .ok_or(BtfError::TypeIdOutOfRange {
+                id,
+                count: self.type_count(),
+            })
+    }
+
+    /// This BTF's own type number `index` (0-based), from a record parsing already checked.
+    fn own_type(&self, index: usize) -> Option<Type<'_>> {
+        let offset = *self.type_offsets.get(index)? as usize;
+        let section = self.own_type_section();
+        let info = read_u32(self.endian(), section, offset + 4)?;
+        let kind_raw = ((info >> 24) & 0x1f) as u8;
+        let (info_size, elem_size) = self.strides[usize::from(kind_raw)]?;
+        let len = record_len(info, info_size, elem_size) as usize;
+        let record = section.get(offset..offset.checked_add(len)?)?;
+        let id = TypeId(self.first_type_id + index as u32);
+        Some(Type::new(
+            id,
+            Kind::from_raw(kind_raw),
+            self.endian(),
+            record,
+            info_size,
+            elem_size,
+        ))
+    }
+
+    /// This BTF's own types (not the base's, not void), in id order.
+    ///
+    /// ```
+    /// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, Kind};
+    /// let mut b = BtfBuilder::new();
+    /// let int = b.add_int("int", 4, IntEncoding::SIGNED);
+    /// b.add_ptr(int);
+    /// let btf = Btf::parse(b.build())?;
+    /// let kinds: Vec<Kind> = btf.types().map(|t| t.kind()).collect();
+    /// assert_eq!(kinds, [Kind::Int, Kind::Ptr]);
+    /// # Ok::<(), core_reloc::btf::BtfError>(())
+    /// ```
+    pub fn types(&self) -> impl ExactSizeIterator<Item = Type<'_>> + DoubleEndedIterator + '_ {
+        // own_type cannot fail for an index parsing produced; void stands in just in case.
+        (0..self.type_offsets.len()).map(move |index| {
+            self.own_type(index)
+                .unwrap_or_else(|| Type::void(self.endian()))
+        })
+    }
+
+    /// Ids of all types named `name`, in this BTF and its bases, in ascending id order.
+    /// The first call builds a name index (one `u32` per named type, per BTF in the chain).
+    pub fn types_by_name<'s>(&'s self, name: &'s str) -> Box<dyn Iterator<Item = TypeId> + 's> {
+        let own = self.own_types_by_name(name.as_bytes());
+        match &self.base {
+            Some(base) => Box::new(base.types_by_name(name).chain(own)),
+            None => Box::new(own),
+        }
+    }
+
+    /// The first (lowest id) type named `name`, in this BTF or its bases.
+    pub fn find_by_name(&self, name: &str) -> Option<TypeId> {
+        self.types_by_name(name).next()
+    }
+
+    /// The first (lowest id) type named `name` of kind `kind`.
+    ///
+    /// ```
+    /// use core_reloc::btf::{Btf, BtfBuilder, Kind};
+    /// let mut b = BtfBuilder::new();
+    /// let fwd = b.add_fwd("file", false);
+    /// let file = b.add_struct("file", 0, &[]);
+    /// let btf = Btf::parse(b.build())?;
+    /// assert_eq!(btf.find_by_name("file"), Some(fwd));
+    /// assert_eq!(btf.find_by_name_kind("file", Kind::Struct), Some(file));
+    /// assert_eq!(btf.find_by_name_kind("file", Kind::Union), None);
+    /// # Ok::<(), core_reloc::btf::BtfError>(())
+    /// ```
+    pub fn find_by_name_kind(&self, name: &str, kind: Kind) -> Option<TypeId> {
+        self.types_by_name(name)
+            .find(|&id| self.type_by_id(id).is_ok_and(|ty| ty.kind() == kind))
+    }
+
+    fn own_types_by_name<'s>(&'s self, name: &'s [u8]) -> impl Iterator<Item = TypeId> + 's {
+        let index = self.name_index();
+        let start = index.partition_point(|&i| self.own_name_bytes(i) < name);
+        index[start..]
+            .iter()
+            .take_while(move |&&i| self.own_name_bytes(i) == name)
+            .map(move |&i| TypeId(self.first_type_id + i))
+    }
+
+    /// Name of own type `index`; unreadable names compare as empty, so they are never found.
+    fn own_name_bytes(&self, index: u32) -> &[u8] {
+        self.own_type(index as usize)
+            .and_then(|ty| self.str_bytes_at(ty.name_offset()).ok())
+            .unwrap_or(&[])
+    }
+
+    fn name_index(&self) -> &[u32] {
+        self.name_index.get_or_init(|| {
+            let mut named: Vec<u32> = (0..self.type_offsets.len() as u32)
+                .filter(|&i| !self.own_name_bytes(i).is_empty())
+                .collect();
+            named.sort_unstable_by(|&a, &b| {
+                match self.own_name_bytes(a).cmp(self.own_name_bytes(b)) {
+                    Ordering::Equal => a.cmp(&b),
+                    unequal => unequal,
+                }
+            });
+            named
+        })
+    }
+
+    /// Follows const, volatile, restrict and type tags from `id` to the first other type.
+    pub fn skip_mods(&self, id: TypeId) -> Result<TypeId, BtfError> {
+        self.skip_chain(id, false)
+    }
+
+    /// Follows modifiers and typedefs from `id` to the first other type.
+    ///
+    /// ```
+    /// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding};
+    /// let mut b = BtfBuilder::new();
+    /// let int = b.add_int("int", 4, IntEncoding::SIGNED);
+    /// let konst = b.add_const(int);
+    /// let td = b.add_typedef("pid_t", konst);
+    /// let btf = Btf::parse(b.build())?;
+    /// assert_eq!(btf.skip_mods_and_typedefs(td)?, int);
+    /// assert_eq!(btf.skip_mods(td)?, td);
+    /// # Ok::<(), core_reloc::btf::BtfError>(())
+    /// ```
+    pub fn skip_mods_and_typedefs(&self, id: TypeId) -> Result<TypeId, BtfError> {
+        self.skip_chain(id, true)
+    }
+
+    fn skip_chain(&self, start: TypeId, typedefs: bool) -> Result<TypeId, BtfError> {
+        let mut id = start;
+        for _ in 0..=MAX_RESOLVE_DEPTH {
+            let ty = self.type_by_id(id)?;
+            let kind = ty.kind();
+            if kind.is_modifier() || (typedefs && kind == Kind::Typedef) {
+                id = TypeId(ty.size_or_type());
+            } else {
+                return Ok(id);
+            }
+        }
+        Err(BtfError::DepthLimit {
+            id: start,
+            limit: MAX_RESOLVE_DEPTH,
+        })
+    }
+
+    /// The size in bytes of type `id`: ints, floats, enums, structs, unions and datasecs by
+    /// their size field, pointers as [`POINTER_SIZE`], arrays as element count times element
+    /// size, and typedefs, modifiers and vars by what they refer to. Void, functions, forward
+    /// declarations and decl tags have no size.
+    ///
+    /// ```
+    /// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding};
+    /// let mut b = BtfBuilder::new();
+    /// let int = b.add_int("int", 4, IntEncoding::SIGNED);
+    /// let arr = b.add_array(int, int, 10);
+    /// let td = b.add_typedef("ten_ints", arr);
+    /// let btf = Btf::parse(b.build())?;
+    /// assert_eq!(btf.resolved_size(td)?, 40);
+    /// # Ok::<(), core_reloc::btf::BtfError>(())
+    /// ```
+    pub fn resolved_size(&self, start: TypeId) -> Result<u32, BtfError> {
+        let mut id = start;
+        let mut count: u64 = 1;
+        for _ in 0..=MAX_RESOLVE_DEPTH {
+            let ty = self.type_by_id(id)?;
+            let size = match ty.kind() {
+                Kind::Int
+                | Kind::Float
+                | Kind::Enum
+                | Kind::Enum64
+                | Kind::Struct
+                | Kind::Union
+                | Kind::Datasec => ty.size_or_type(),
+                Kind::Ptr => POINTER_SIZE,
+                Kind::Typedef
+                | Kind::Volatile
+                | Kind::Const
+                | Kind::Restrict
+                | Kind::TypeTag
+                | Kind::Var => {
+                    id = TypeId(ty.size_or_type());
+                    continue;
+                }
+                Kind::Array => {
+                    let array = ty.array().unwrap_or(ArrayInfo {
+                        elem_type: TypeId::VOID,
+                        index_type: TypeId::VOID,
+                        nelems: 0,
+                    });
+                    count = count.saturating_mul(u64::from(array.nelems));
+                    id = array.elem_type;
+                    continue;
+                }
+                kind => return Err(BtfError::NotSized { id, kind }),
+            };
+            let total = count.saturating_mul(u64::from(size));
+            return u32::try_from(total).map_err(|_| BtfError::SizeOverflow { id: start });
+        }
+        Err(BtfError::DepthLimit {
+            id: start,
+            limit: MAX_RESOLVE_DEPTH,
+        })
+    }
+
+    /// Reads a BTF file, memory-mapping it (private, read-only) when the file system allows and
+    /// reading it otherwise (e.g. `/sys/kernel/btf/*` can be mapped only on Linux >= 6.16).
+    /// [`Btf::load_info`] tells which happened and how many bytes were mapped or read.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Btf<'static>, BtfError> {
+        let (bytes, info) = source::load_file(path.as_ref())?;
+        Btf::parse_with(bytes, None, Some(info))
+    }
+
+    /// Like [`Btf::from_file`], for split BTF (e.g. `/sys/kernel/btf/btrfs`) on `base`.
+    pub fn from_file_split(
+        path: impl AsRef<Path>,
+        base: Arc<Btf<'a>>,
+    ) -> Result<Btf<'a>, BtfError> {
+        let (bytes, info) = source::load_file(path.as_ref())?;
+        Btf::parse_with(bytes, Some(base), Some(info))
+    }
+}
+
+/// Bytes in a record: header, kind data, and `vlen` elements (at most 12 + 255 + 65535 * 255).
+fn record_len(info: u32, info_size: u8, elem_size: u8) -> u64 {
+    let vlen = u64::from(info & 0xffff);
+    TYPE_HEADER_LEN as u64 + u64::from(info_size) + vlen * u64::from(elem_size)
+}
+
+/// Record layout of every kind number: the known layout for known kinds, the layout section's
+/// for the others. A layout section may describe a known kind as larger (a newer format that
+/// appended fields), never as smaller.
+fn kind_strides(header: &Header, bytes: &[u8]) -> Result<[Option<(u8, u8)>; KIND_SLOTS], BtfError> {
+    let layout = header.layout_range().map(|range| &bytes[range]);
+    let mut strides = [None; KIND_SLOTS];
+    // Kind 0 (BTF_KIND_UNKN) never has a record.
+    for (raw, stride) in strides.iter_mut().enumerate().skip(1) {
+        let kind = Kind::from_raw(raw as u8);
+        let described = layout.and_then(|layout| layout_entry(header.endian, layout, raw as u8));
+        *stride = match (kind.known_layout(), described) {
+            (Some(known), Some(entry)) => {
+                if entry.info_size < known.info_size || entry.elem_size < known.elem_size {
+                    return Err(BtfError::LayoutMismatch {
+                        kind,
+                        info_size: entry.info_size,
+                        elem_size: entry.elem_size,
+                        expected_info_size: known.info_size,
+                        expected_elem_size: known.elem_size,
+                    });
+                }
+                Some((entry.info_size, entry.elem_size))
+            }
+            (Some(known), None) => Some((known.info_size, known.elem_size)),
+            (None, Some(entry)) => Some((entry.info_size, entry.elem_size)),
+            (None, None) => None,
+        };
+    }
+    Ok(strides)
+}
+
+/// The single pass over the type section: checks that each record fits and records its offset.
+fn index_types(
+    endian: Endian,
+    section: &[u8],
+    strides: &[Option<(u8, u8)>; KIND_SLOTS],
+    first_type_id: u32,
+) -> Result<Vec<u32>, BtfError> {
+    let mut offsets = Vec::new();
+    let mut offset = 0usize;
+    while offset < section.len() {
+        let id = u32::try_from(offsets.len())
+            .ok()
+            .and_then(|n| first_type_id.checked_add(n))
+            .ok_or(BtfError::TooManyTypes)?;
+        let id = TypeId(id);
+        let available = section.len() - offset;
+        let Some(info) =
+            read_u32(endian, section, offset + 4).filter(|_| available >= TYPE_HEADER_LEN)
+        else {
+            return Err(BtfError::TruncatedType {
+                id,
+                kind: Kind::Unknown(0),
+                offset,
+                needed: TYPE_HEADER_LEN as u64,
+                available,
+            });
+        };
+        let kind_raw = ((info >> 24) & 0x1f) as u8;
+        let Some((info_size, elem_size)) = strides[usize::from(kind_raw)] else {
+            return Err(BtfError::UnknownKind {
+                id,
+                offset,
+                kind: kind_raw,
+            });
+        };
+        let needed = record_len(info, info_size, elem_size);
+        if needed > available as u64 {
+            return Err(BtfError::TruncatedType {
+                id,
+                kind: Kind::from_raw(kind_raw),
+                offset,
+                needed,
+                available,
+            });
+        }
+        offsets.push(offset as u32);
+        offset += needed as usize;
+    }
+    if first_type_id.checked_add(offsets.len() as u32).is_none() {
+        return Err(BtfError::TooManyTypes);
+    }
+    Ok(offsets)
+}
