@@ -7,6 +7,7 @@
 pub mod btf;
 pub mod ext;
 pub mod fixup;
+pub mod object;
 pub mod patch;
 
 pub use btf::{Btf, BtfBuilder, BtfError, Kind, Type, TypeId};
