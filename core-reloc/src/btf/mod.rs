@@ -517,7 +517,7 @@ impl<'a> Btf<'a> {
     /// reading it otherwise (e.g. `/sys/kernel/btf/*` can be mapped only on Linux >= 6.16).
     /// [`Btf::load_info`] tells which happened and how many bytes were mapped or read.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Btf<'static>, BtfError> {
-        let (bytes, info) = source::load_file(path.as_ref())?;
+        let (bytes, info) = BtfBytes::load(path)?;
         Btf::parse_with(bytes, None, Some(info))
     }
 
@@ -526,7 +526,7 @@ impl<'a> Btf<'a> {
         path: impl AsRef<Path>,
         base: Arc<Btf<'a>>,
     ) -> Result<Btf<'a>, BtfError> {
-        let (bytes, info) = source::load_file(path.as_ref())?;
+        let (bytes, info) = BtfBytes::load(path)?;
         Btf::parse_with(bytes, Some(base), Some(info))
     }
 }

@@ -81,9 +81,17 @@ pub struct LoadInfo {
     pub bytes: usize,
 }
 
-/// Maps `path`, or reads it when mapping fails or gives nothing (sysfs files may report a size
-/// of 0 or refuse mmap).
-pub(crate) fn load_file(path: &Path) -> Result<(BtfBytes<'static>, LoadInfo), BtfError> {
+impl BtfBytes<'static> {
+    /// Maps `path` (private, read-only), or reads it when mapping fails or maps nothing (sysfs
+    /// files refuse mmap before Linux 6.16, and some files report a size of 0). Does not parse.
+    ///
+    /// Useful to probe bytes before parsing; [`Btf::from_file`](super::Btf::from_file) uses it.
+    pub fn load(path: impl AsRef<Path>) -> Result<(BtfBytes<'static>, LoadInfo), BtfError> {
+        load_file(path.as_ref())
+    }
+}
+
+fn load_file(path: &Path) -> Result<(BtfBytes<'static>, LoadInfo), BtfError> {
     let io_error = |source| BtfError::Io {
         path: path.to_owned(),
         source,
