@@ -3,6 +3,7 @@
 //! Every command installs or fetches what it needs itself (apt packages, bpf-linker, Debian
 //! kernels), so a fresh machine needs nothing but the commands in README.md.
 
+mod corpus;
 mod kernels;
 mod setup;
 
@@ -16,6 +17,7 @@ usage: cargo xtask <command>
 commands:
   setup      install apt packages and bpf-linker, fetch Debian kernels
   kernels    fetch and extract the Debian test kernels (cached)
+  build-corpus  compile the C CO-RE corpus and its target BTFs into target/ebpf/corpus
   test       set up, then run every check: fmt, clippy, unit and integration tests
   demo       set up, then run the demo
 ";
@@ -25,6 +27,7 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup::run().map(|_| ()),
         Some("kernels") => kernels::run().map(|_| ()),
+        Some("build-corpus") => corpus::run(),
         Some("test") => test(),
         Some("demo") => demo(),
         Some("help" | "--help" | "-h") => {
@@ -60,6 +63,7 @@ fn test() -> Result<()> {
     let sh = xshell::Shell::new()?;
     sh.change_dir(workspace_root());
     let cargo = cargo();
+    corpus::build()?;
     xshell::cmd!(sh, "{cargo} fmt --all -- --check").run()?;
     xshell::cmd!(
         sh,
