@@ -99,7 +99,7 @@ fn check_every_kind(btf: &Btf<'_>) -> Result<(), BtfError> {
     assert_eq!((members[2].bit_offset, members[2].bitfield_size), (64, 0));
     assert_eq!(members[2].type_id, TypeId(2));
     assert_eq!(s.members().unwrap().get(2), Some(members[2]));
-    assert_eq!(s.members().unwrap().rev().next(), Some(members[2]));
+    assert_eq!(s.members().unwrap().next_back(), Some(members[2]));
     assert_eq!(s.members().unwrap().len(), 3);
 
     let u = btf.type_by_id(TypeId(5))?;
