@@ -1,7 +1,8 @@
 //! `cargo xtask build-corpus`: compiles the C CO-RE corpus of `ebpf-tests/corpus/`.
 //!
 //! Output in `target/ebpf/corpus/`:
-//! - `<case>.bpf.o` for every `<case>.bpf.c` (the objects to relocate);
+//! - `<case>.bpf.o` for every `<case>.bpf.c` (the objects to relocate), and
+//!   `bpfeb/<case>.bpf.o`, the same compiled big-endian (for byte-order tests);
 //! - `targets/<case>__<variant>.o` for every `targets/<case>__<variant>.c`, and
 //!   `targets/<case>__<variant>.btf`, its raw `.BTF`: the target BTF for `<case>.bpf.o`.
 //!
@@ -47,25 +48,26 @@ pub fn build() -> Result<Corpus> {
     let src_dir = root.join("ebpf-tests/corpus");
     let out_dir = root.join("target/ebpf/corpus");
     fs::create_dir_all(out_dir.join("targets"))?;
+    fs::create_dir_all(out_dir.join("bpfeb"))?;
     let header_time = modified(&src_dir.join(SHARED_HEADER))?;
 
     let mut objects = Vec::new();
     for source in sources(&src_dir, ".bpf.c")? {
         let stem = file_name(&source).trim_end_matches(".c").to_owned();
-        let object = out_dir.join(format!("{stem}.o"));
         let inputs_time = modified(&source)?.max(header_time);
-        if !is_fresh(&object, inputs_time) {
-            compile(
-                &source,
-                &object,
-                &["-D__TARGET_ARCH_x86", "-I/usr/include/x86_64-linux-gnu"],
-            )?;
+        for (target, object) in [
+            ("bpfel", out_dir.join(format!("{stem}.o"))),
+            ("bpfeb", out_dir.join("bpfeb").join(format!("{stem}.o"))),
+        ] {
+            if !is_fresh(&object, inputs_time) {
+                let flags = ["-D__TARGET_ARCH_x86", "-I/usr/include/x86_64-linux-gnu"];
+                compile(&source, &object, target, &flags)?;
+            }
+            if core_relo_len(&object)? == 0 {
+                return Err(format!("{} has no CO-RE records", object.display()).into());
+            }
+            objects.push(object);
         }
-        let records = core_relo_len(&object)?;
-        if records == 0 {
-            return Err(format!("{} has no CO-RE records", object.display()).into());
-        }
-        objects.push(object);
     }
 
     let mut target_btfs = Vec::new();
@@ -83,7 +85,7 @@ pub fn build() -> Result<Corpus> {
         let btf = out_dir.join("targets").join(format!("{stem}.btf"));
         let source_time = modified(&source)?;
         if !is_fresh(&object, source_time) {
-            compile(&source, &object, &[])?;
+            compile(&source, &object, "bpfel", &[])?;
         }
         if !is_fresh(&btf, modified(&object)?) {
             let bytes = fs::read(&object)?;
@@ -129,12 +131,14 @@ fn is_fresh(output: &Path, inputs_time: SystemTime) -> bool {
     modified(output).is_ok_and(|time| time >= inputs_time)
 }
 
-fn compile(source: &Path, output: &Path, extra: &[&str]) -> Result<()> {
+/// Compiles `source` for `target` (`bpfel` or `bpfeb`).
+fn compile(source: &Path, output: &Path, target: &str, extra: &[&str]) -> Result<()> {
     let sh = xshell::Shell::new()?;
     xshell::cmd!(
         sh,
-        "{CLANG} -g -O2 -target bpf {extra...} -c {source} -o {output}"
+        "{CLANG} -g -O2 -target {target} {extra...} -c {source} -o {output}"
     )
+    .quiet()
     .run()?;
     Ok(())
 }
