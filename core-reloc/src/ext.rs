@@ -23,7 +23,7 @@ use std::fmt;
 use object::Endianness;
 
 /// Magic number at the start of `.BTF` and `.BTF.ext`, in the object's byte order.
-pub const BTF_EXT_MAGIC: u16 = 0xeB9F;
+pub const BTF_EXT_MAGIC: u16 = 0xEB9F;
 
 /// Size of the mandatory part of the header (through `line_info_len`).
 const MIN_HEADER_LEN: u32 = 24;

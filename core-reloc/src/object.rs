@@ -241,7 +241,7 @@ impl<'a> BpfObject<'a> {
             for (position, relo) in group.records().enumerate() {
                 let record_index = group.first_record_index() + position;
                 let insn_off = relo.insn_off as usize;
-                if insn_off % INSN_SIZE != 0 || insn_off >= program.insns.len() {
+                if !insn_off.is_multiple_of(INSN_SIZE) || insn_off >= program.insns.len() {
                     return Err(ObjectError::BadInsnOffset {
                         record_index,
                         section: name.to_owned(),

@@ -409,7 +409,7 @@ fn poison(insns: &mut [u8], endian: Endianness, slots: usize) {
         off: 0,
         imm: POISON_HELPER_ID,
     };
-    for slot in insns.chunks_exact_mut(INSN_SIZE).take(slots) {
+    for slot in insns.as_chunks_mut::<INSN_SIZE>().0.iter_mut().take(slots) {
         call.write(slot, endian);
     }
 }
