@@ -200,8 +200,11 @@ ffffffffc0c00100 t nft_do_chain.constprop.0\t[nf_tables]
 
     #[test]
     fn finds_owners_through_compiler_clones() {
-        let owners =
-            owners_of(SAMPLE, &["btrfs_getattr", "nft_do_chain", "btrfs_sync_file"]).unwrap();
+        let owners = owners_of(
+            SAMPLE,
+            &["btrfs_getattr", "nft_do_chain", "btrfs_sync_file"],
+        )
+        .unwrap();
         assert_eq!(owners["btrfs_getattr"], [SymbolOwner::Module("btrfs")]);
         // Two clones of one function in one module: one owner.
         assert_eq!(owners["nft_do_chain"], [SymbolOwner::Module("nf_tables")]);
@@ -220,7 +223,10 @@ ffffffffc0c00100 t nft_do_chain.constprop.0\t[nf_tables]
     #[test]
     fn exact_symbol_wins_over_a_clone() {
         let text = "0 t f.isra.0\t[a]\n0 T f\n";
-        assert_eq!(owners_of(text, &["f"]).unwrap()["f"], [SymbolOwner::Vmlinux]);
+        assert_eq!(
+            owners_of(text, &["f"]).unwrap()["f"],
+            [SymbolOwner::Vmlinux]
+        );
     }
 
     #[test]

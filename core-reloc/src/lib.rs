@@ -7,7 +7,12 @@
 pub mod btf;
 pub mod ext;
 pub mod fixup;
+pub mod kallsyms;
 pub mod object;
+pub mod origin;
 pub mod patch;
+pub mod relo;
+
+pub use origin::BtfOrigin;
 
 pub use btf::{Btf, BtfBuilder, BtfError, Kind, Type, TypeId};

@@ -1,0 +1,190 @@
+//! Candidate search: which target types share a local type's essential name and kind.
+//!
+//! One pass over each target BTF answers every local type at once (a hash look-up per named
+//! target type of a wanted kind), so the cost does not grow with the number of records or
+//! local types. vmlinux is searched first; a module is searched only for the names that have
+//! no candidate in vmlinux, as libbpf does.
+
+use std::collections::HashMap;
+
+use crate::BtfOrigin;
+use crate::btf::{Btf, Kind, TypeId};
+
+use super::name::essential_name;
+
+/// A target BTF and where it comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct TargetBtf<'t> {
+    /// vmlinux or the module's name.
+    pub origin: &'t BtfOrigin,
+    /// Its parsed BTF (a module's is split on vmlinux).
+    pub btf: &'t Btf<'t>,
+}
+
+/// A candidate: index into [`Targets::targets`] and the type id there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Candidate {
+    pub target: usize,
+    pub id: TypeId,
+}
+
+/// The kinds that can be candidates for each other collapse to one key (ENUM ~ ENUM64).
+fn kind_key(kind: Kind) -> Kind {
+    if kind.is_enum() { Kind::Enum } else { kind }
+}
+
+/// Target BTFs and, for every wanted local name, their candidate types.
+///
+/// ```
+/// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding};
+/// use core_reloc::relo::{TargetBtf, Targets};
+/// use core_reloc::BtfOrigin;
+///
+/// let mut target = BtfBuilder::new();
+/// let int = target.add_int("int", 4, IntEncoding::SIGNED);
+/// target.add_struct("task_struct", 8, &[("pid", int, 0)]);
+/// let target = Btf::parse(target.build())?;
+///
+/// let mut targets = Targets::new(TargetBtf { origin: &BtfOrigin::Vmlinux, btf: &target });
+/// targets.want("task_struct___v2", core_reloc::btf::Kind::Struct);
+/// targets.want("btrfs_inode", core_reloc::btf::Kind::Struct);
+/// targets.search();
+/// assert_eq!(targets.candidate_count("task_struct___v2", core_reloc::btf::Kind::Struct), 1);
+/// assert_eq!(targets.unresolved_names().collect::<Vec<_>>(), ["btrfs_inode"]);
+/// # Ok::<(), core_reloc::btf::BtfError>(())
+/// ```
+#[derive(Debug)]
+pub struct Targets<'t> {
+    targets: Vec<TargetBtf<'t>>,
+    /// Targets already scanned.
+    scanned: usize,
+    /// Essential name -> kind key -> candidates, in target order then id order.
+    wanted: HashMap<String, HashMap<Kind, Vec<Candidate>>>,
+}
+
+impl<'t> Targets<'t> {
+    /// Targets starting with vmlinux, which takes precedence over every module.
+    pub fn new(vmlinux: TargetBtf<'t>) -> Targets<'t> {
+        Targets {
+            targets: vec![vmlinux],
+            scanned: 0,
+            wanted: HashMap::new(),
+        }
+    }
+
+    /// Adds a module's BTF. It is searched, on the next [`search`](Self::search), for the
+    /// wanted names that still have no candidate.
+    pub fn add_module(&mut self, module: TargetBtf<'t>) {
+        self.targets.push(module);
+    }
+
+    /// Declares a local type name (flavors allowed) and kind that relocations will look up.
+    pub fn want(&mut self, local_name: &str, kind: Kind) {
+        self.wanted
+            .entry(essential_name(local_name).to_string())
+            .or_default()
+            .entry(kind_key(kind))
+            .or_default();
+    }
+
+    /// Scans the targets added since the last search.
+    pub fn search(&mut self) {
+        while self.scanned < self.targets.len() {
+            let index = self.scanned;
+            self.scanned += 1;
+            let target = self.targets[index];
+            let only_unresolved = index > 0;
+            self.scan(index, target.btf, only_unresolved);
+        }
+    }
+
+    fn scan(&mut self, index: usize, btf: &Btf<'_>, only_unresolved: bool) {
+        let wanted_kinds: Vec<Kind> = {
+            let mut kinds: Vec<Kind> = self
+                .wanted
+                .values()
+                .filter(|by_kind| !only_unresolved || by_kind.values().any(Vec::is_empty))
+                .flat_map(|by_kind| by_kind.keys().copied())
+                .collect();
+            kinds.sort_by_key(|kind| kind.raw());
+            kinds.dedup();
+            kinds
+        };
+        if wanted_kinds.is_empty() {
+            return;
+        }
+        // Lengths of wanted names: a cheap filter before hashing a target name.
+        let mut wanted_lengths = vec![false; 256];
+        for name in self.wanted.keys() {
+            if let Some(slot) = wanted_lengths.get_mut(name.len()) {
+                *slot = true;
+            }
+        }
+        let long_names_wanted = self.wanted.keys().any(|name| name.len() >= 256);
+        for ty in btf.types() {
+            let key = kind_key(ty.kind());
+            if !wanted_kinds.contains(&key) {
+                continue;
+            }
+            let Ok(name) = btf.name(&ty) else { continue };
+            if name.is_empty() {
+                continue;
+            }
+            let name = essential_name(name);
+            let length_wanted = wanted_lengths
+                .get(name.len())
+                .copied()
+                .unwrap_or(long_names_wanted);
+            if !length_wanted {
+                continue;
+            }
+            let Some(by_kind) = self.wanted.get_mut(name) else {
+                continue;
+            };
+            let Some(candidates) = by_kind.get_mut(&key) else {
+                continue;
+            };
+            // A module only serves names vmlinux left without candidates.
+            if only_unresolved && candidates.iter().any(|c| c.target == 0) {
+                continue;
+            }
+            candidates.push(Candidate {
+                target: index,
+                id: ty.id(),
+            });
+        }
+    }
+
+    /// Wanted names that no searched target has a candidate for (vmlinux or module).
+    pub fn unresolved_names(&self) -> impl Iterator<Item = &str> {
+        let mut names: Vec<&str> = self
+            .wanted
+            .iter()
+            .filter(|(_, by_kind)| by_kind.values().any(Vec::is_empty))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        names.sort_unstable();
+        names.into_iter()
+    }
+
+    /// Number of candidates for a local name and kind.
+    pub fn candidate_count(&self, local_name: &str, kind: Kind) -> usize {
+        self.candidates(local_name, kind).len()
+    }
+
+    pub(crate) fn candidates(&self, local_name: &str, kind: Kind) -> &[Candidate] {
+        self.wanted
+            .get(essential_name(local_name))
+            .and_then(|by_kind| by_kind.get(&kind_key(kind)))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// All target BTFs, vmlinux first.
+    pub fn targets(&self) -> &[TargetBtf<'t>] {
+        &self.targets
+    }
+
+    pub(crate) fn target(&self, index: usize) -> TargetBtf<'t> {
+        self.targets[index]
+    }
+}
