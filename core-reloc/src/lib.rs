@@ -5,6 +5,7 @@
 //! It performs no I/O in the engine and has no dependency on aya.
 
 pub mod btf;
+pub mod composite;
 pub mod ext;
 pub mod fixup;
 pub mod kallsyms;
@@ -12,7 +13,9 @@ pub mod object;
 pub mod origin;
 pub mod patch;
 pub mod relo;
+pub mod relocate;
 
+pub use composite::CompositeBtf;
 pub use origin::BtfOrigin;
 
 pub use btf::{Btf, BtfBuilder, BtfError, Kind, Type, TypeId};
