@@ -4,6 +4,7 @@
 //! passes searched [`Targets`] (vmlinux plus whichever modules its policy chose).
 
 use crate::btf::{Btf, BtfError};
+use crate::composite::{CompositeBtf, ModuleError, ParseReason};
 use crate::ext::CoreRelo;
 use crate::fixup::{Fixup, RelocationSite};
 use crate::object::{BpfObject, ObjectError, Relocated};
@@ -113,4 +114,109 @@ pub enum ApplyError {
     /// Patching the instructions failed.
     #[error(transparent)]
     Object(ObjectError),
+}
+
+/// Which module BTFs, beyond vmlinux, are searched for candidates.
+///
+/// vmlinux always comes first and wins: a module is searched only for local type names that
+/// have no candidate in vmlinux (libbpf's rule).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModulePolicy {
+    /// Modules to search, each with why (explicitly named, owner of an attach target, ...).
+    pub modules: Vec<(String, ParseReason)>,
+    /// For local type names vmlinux lacks, probe every module's strings and search those
+    /// that have the name.
+    pub search_on_miss: bool,
+    /// Search every module (parses them all: slow, for users who ask for it).
+    pub all_modules: bool,
+}
+
+/// The targets a policy selected, and what went wrong on the way.
+#[derive(Debug)]
+pub struct Selection<'c> {
+    /// vmlinux and the selected modules, searched for every local type of the object.
+    pub targets: Targets<'c>,
+    /// Modules that were selected but could not be used: each failed alone.
+    pub module_failures: Vec<ModuleError>,
+}
+
+/// Chooses target BTFs for `object` from `composite` by `policy`, parsing only the modules
+/// the policy needs.
+///
+/// ```no_run
+/// use core_reloc::composite::{CompositeBtf, ParseReason};
+/// use core_reloc::object::BpfObject;
+/// use core_reloc::relocate::{self, ModulePolicy};
+/// let composite = CompositeBtf::from_sys()?;
+/// let bytes = std::fs::read("probe.bpf.o")?;
+/// let object = BpfObject::parse(&bytes)?;
+/// let local = relocate::local_btf(&object)?;
+/// let policy = ModulePolicy {
+///     modules: vec![("btrfs".into(), ParseReason::Requested)],
+///     search_on_miss: true,
+///     all_modules: false,
+/// };
+/// let selection = relocate::select_targets(&composite, &object, &local, &policy);
+/// assert!(selection.module_failures.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn select_targets<'c>(
+    composite: &'c CompositeBtf,
+    object: &BpfObject<'_>,
+    local: &Btf<'_>,
+    policy: &ModulePolicy,
+) -> Selection<'c> {
+    let mut targets = Targets::new(composite.vmlinux_target());
+    want_object_types(object, local, &mut targets);
+    let mut failures = Vec::new();
+    let mut added: Vec<String> = Vec::new();
+    let mut add = |targets: &mut Targets<'c>,
+                   name: &str,
+                   reason: ParseReason,
+                   failures: &mut Vec<ModuleError>| {
+        if added.iter().any(|done| done == name) {
+            return;
+        }
+        added.push(name.to_string());
+        match composite.module_target_for(name, reason) {
+            Ok(target) => targets.add_module(target),
+            Err(error) => {
+                log::warn!("{error}");
+                failures.push(error);
+            }
+        }
+    };
+    for (name, reason) in &policy.modules {
+        add(&mut targets, name, reason.clone(), &mut failures);
+    }
+    if policy.all_modules {
+        let names: Vec<String> = composite.module_names().map(str::to_string).collect();
+        for name in names {
+            add(
+                &mut targets,
+                &name,
+                ParseReason::Other("all modules".into()),
+                &mut failures,
+            );
+        }
+    }
+    targets.search();
+    if policy.search_on_miss {
+        let missing: Vec<String> = targets.unresolved_names().map(str::to_string).collect();
+        for type_name in missing {
+            let probe = composite.probe(&type_name);
+            failures.extend(probe.errors);
+            for module in probe.candidates {
+                let reason = ParseReason::TypeSearch {
+                    type_name: type_name.clone(),
+                };
+                add(&mut targets, &module, reason, &mut failures);
+            }
+        }
+        targets.search();
+    }
+    Selection {
+        targets,
+        module_failures: failures,
+    }
 }

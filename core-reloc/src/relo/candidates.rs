@@ -36,13 +36,13 @@ fn kind_key(kind: Kind) -> Kind {
 /// Target BTFs and, for every wanted local name, their candidate types.
 ///
 /// ```
-/// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding};
+/// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, MemberSpec};
 /// use core_reloc::relo::{TargetBtf, Targets};
 /// use core_reloc::BtfOrigin;
 ///
 /// let mut target = BtfBuilder::new();
 /// let int = target.add_int("int", 4, IntEncoding::SIGNED);
-/// target.add_struct("task_struct", 8, &[("pid", int, 0)]);
+/// target.add_struct("task_struct", 8, &[MemberSpec::new("pid", int, 0)]);
 /// let target = Btf::parse(target.build())?;
 ///
 /// let mut targets = Targets::new(TargetBtf { origin: &BtfOrigin::Vmlinux, btf: &target });

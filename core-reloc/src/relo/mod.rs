@@ -95,7 +95,7 @@ pub fn want_record_types<'r>(
 /// Resolves CO-RE records of one object against searched [`Targets`].
 ///
 /// ```
-/// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding};
+/// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, MemberSpec};
 /// use core_reloc::ext::{CoreRelo, CoreReloKind};
 /// use core_reloc::fixup::RelocationSite;
 /// use core_reloc::relo::{want_record_types, Engine, EngineOptions, TargetBtf, Targets};
@@ -104,13 +104,13 @@ pub fn want_record_types<'r>(
 /// // The program was compiled against `struct task_struct { int pid; }`...
 /// let mut local = BtfBuilder::new();
 /// let int = local.add_int("int", 4, IntEncoding::SIGNED);
-/// let task = local.add_struct("task_struct", 4, &[("pid", int, 0)]);
+/// let task = local.add_struct("task_struct", 4, &[MemberSpec::new("pid", int, 0)]);
 /// let access = local.add_string("0:0");
 /// let local = Btf::parse(local.build())?;
 /// // ...and runs on a kernel where `pid` sits at byte 16.
 /// let mut kernel = BtfBuilder::new();
 /// let int = kernel.add_int("int", 4, IntEncoding::SIGNED);
-/// kernel.add_struct("task_struct", 24, &[("state", int, 0), ("pid", int, 128)]);
+/// kernel.add_struct("task_struct", 24, &[MemberSpec::new("state", int, 0), MemberSpec::new("pid", int, 128)]);
 /// let kernel = Btf::parse(kernel.build())?;
 ///
 /// let record = CoreRelo { insn_off: 0, type_id: task.0, access_str_off: access, kind: CoreReloKind::FieldByteOffset };
