@@ -1,0 +1,134 @@
+//! Errors of [`CompositeBtf`](super::CompositeBtf): construction (vmlinux, listing) and
+//! per-module failures.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::btf::BtfError;
+
+/// Building a [`CompositeBtf`](super::CompositeBtf) failed. Only vmlinux and the listing can
+/// fail construction; a broken module fails later, alone, with a [`ModuleError`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompositeError {
+    /// There is no vmlinux BTF (kernel built without `CONFIG_DEBUG_INFO_BTF`, or not a BTF
+    /// directory).
+    #[error("vmlinux BTF not found at {path}: {source}")]
+    VmlinuxMissing {
+        /// Where it was expected.
+        path: PathBuf,
+        /// The `ENOENT` from opening it.
+        #[source]
+        source: io::Error,
+    },
+    /// vmlinux BTF exists but could not be read (e.g. `EPERM`/`EACCES`).
+    #[error("cannot read vmlinux BTF at {path}: {source}")]
+    VmlinuxUnreadable {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// vmlinux BTF was read but does not parse.
+    #[error("invalid vmlinux BTF{}: {source}", path.as_ref().map(|p| format!(" at {}", p.display())).unwrap_or_default())]
+    VmlinuxInvalid {
+        /// The file, when it came from one.
+        path: Option<PathBuf>,
+        /// Why it does not parse.
+        #[source]
+        source: BtfError,
+    },
+    /// The BTF directory could not be listed.
+    #[error("cannot list BTF directory {path}: {source}")]
+    ListDir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// Two in-memory module blobs have the same name.
+    #[error("module BTF {module:?} given twice")]
+    DuplicateModule {
+        /// The name.
+        module: String,
+    },
+    /// A module blob is named `vmlinux` (that name is the base) or has an empty name.
+    #[error("{module:?} is not a valid module name")]
+    InvalidModuleName {
+        /// The name.
+        module: String,
+    },
+}
+
+/// One module's BTF could not be used. Other modules and vmlinux are unaffected.
+///
+/// Failures are cached: asking again for a failed module returns the same error without
+/// touching the file again. The error is cheap to clone (its sources are shared).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModuleError {
+    /// No module of that name was listed (or given) when the composite was built.
+    #[error("no module BTF named {module:?}")]
+    NotListed {
+        /// The name asked for.
+        module: String,
+    },
+    /// The module's BTF file was listed but could not be read: it vanished (`ENOENT`, the
+    /// module was unloaded), is not readable (`EPERM`/`EACCES`), or reading failed.
+    #[error("module {module}: cannot read BTF file {path}: {source}")]
+    Io {
+        /// The module.
+        module: Arc<str>,
+        /// Its BTF file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: Arc<io::Error>,
+    },
+    /// The module's BTF is truncated or corrupt, or does not fit vmlinux as split BTF.
+    #[error("module {module}: invalid BTF: {source}")]
+    Invalid {
+        /// The module.
+        module: Arc<str>,
+        /// Why it does not parse.
+        #[source]
+        source: Arc<BtfError>,
+    },
+}
+
+impl ModuleError {
+    /// The module this error is about.
+    pub fn module(&self) -> &str {
+        match self {
+            ModuleError::NotListed { module } => module,
+            ModuleError::Io { module, .. } | ModuleError::Invalid { module, .. } => module,
+        }
+    }
+
+    /// The I/O error kind, for [`ModuleError::Io`] (e.g. `NotFound` for a module whose BTF
+    /// vanished after listing).
+    pub fn io_kind(&self) -> Option<io::ErrorKind> {
+        match self {
+            ModuleError::Io { source, .. } => Some(source.kind()),
+            _ => None,
+        }
+    }
+
+    /// Sorts a reader error into I/O or invalid data.
+    pub(crate) fn from_btf(module: &Arc<str>, error: BtfError) -> ModuleError {
+        match error {
+            BtfError::Io { path, source } => ModuleError::Io {
+                module: module.clone(),
+                path,
+                source: Arc::new(source),
+            },
+            other => ModuleError::Invalid {
+                module: module.clone(),
+                source: Arc::new(other),
+            },
+        }
+    }
+}

@@ -1,0 +1,607 @@
+//! [`CompositeBtf`]: a kernel's BTF as one thing, vmlinux plus module BTFs parsed on demand.
+//!
+//! vmlinux is parsed at construction (memory-mapped when the kernel allows). Modules are only
+//! listed: a module's BTF is read and parsed the first time it is asked for, at most once
+//! even under concurrent access, and the outcome, success or failure, is kept for the
+//! composite's lifetime. A broken, vanished or unreadable module fails that module alone
+//! with a [`ModuleError`] naming it; vmlinux and the other modules keep working.
+//!
+//! To decide which module to parse, [`CompositeBtf::probe`] scans module string sections for
+//! a type name without parsing them.
+//!
+//! ```
+//! use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, Kind, MemberSpec};
+//! use core_reloc::composite::CompositeBtf;
+//! use core_reloc::BtfOrigin;
+//!
+//! let mut vmlinux = BtfBuilder::new();
+//! let int = vmlinux.add_int("int", 4, IntEncoding::SIGNED);
+//! let vmlinux = vmlinux.build();
+//! let base = Btf::parse(&vmlinux[..])?;
+//! let mut btrfs = BtfBuilder::new_split(&base);
+//! btrfs.add_struct("btrfs_inode", 8, &[MemberSpec::new("generation", int, 0)]);
+//! let btrfs = btrfs.build();
+//!
+//! let kernel = CompositeBtf::from_blobs(vmlinux.clone(), [("btrfs", btrfs)])?;
+//! assert_eq!(kernel.modules_containing("btrfs_inode"), ["btrfs"]); // no parse yet
+//! assert_eq!(kernel.stats().modules_parsed, 0);
+//!
+//! let btrfs = kernel.module("btrfs")?;
+//! let (origin, id) = kernel.find_type("btrfs_inode", Kind::Struct).unwrap();
+//! assert_eq!(origin, BtfOrigin::module("btrfs"));
+//! assert!(id.0 >= kernel.vmlinux().type_count());
+//! assert_eq!(btrfs.resolved_size(id)?, 8);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+mod probe;
+mod stats;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use crate::BtfOrigin;
+use crate::btf::{Btf, BtfBytes, BtfError, Header, Kind, LoadInfo, LoadMethod, TypeId};
+use crate::relo::TargetBtf;
+
+pub use error::{CompositeError, ModuleError};
+pub use stats::{CompositeStats, ModuleState, ModuleStats, ParseReason};
+
+use probe::{ProbeReadError, StringFinder};
+
+/// Where the running kernel exposes its BTF.
+pub const SYS_KERNEL_BTF: &str = "/sys/kernel/btf";
+
+/// The file name of the base BTF in a BTF directory.
+pub const VMLINUX: &str = "vmlinux";
+
+/// Where a [`CompositeBtf`]'s BTF comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BtfSource {
+    /// A directory laid out like `/sys/kernel/btf`: `vmlinux` and one file per module.
+    Directory(PathBuf),
+    /// Blobs handed over in memory.
+    Memory,
+}
+
+/// Where one module's bytes are, until parsed.
+#[derive(Debug)]
+enum ModuleBytes {
+    File(PathBuf),
+    Blob(Arc<[u8]>),
+}
+
+/// The once-only result of parsing a module.
+#[derive(Debug)]
+struct ParseOutcome {
+    reason: ParseReason,
+    load: Option<LoadInfo>,
+    result: Result<Btf<'static>, ModuleError>,
+}
+
+#[derive(Debug)]
+struct ModuleSlot {
+    /// `BtfOrigin::Module(name)`; handed out by reference, so it lives in the slot.
+    origin: BtfOrigin,
+    bytes: ModuleBytes,
+    outcome: OnceLock<ParseOutcome>,
+    parse_runs: AtomicU32,
+    probes: AtomicU32,
+    probe_bytes_read: AtomicU64,
+}
+
+impl ModuleSlot {
+    fn new(name: &str, bytes: ModuleBytes) -> ModuleSlot {
+        ModuleSlot {
+            origin: BtfOrigin::module(name),
+            bytes,
+            outcome: OnceLock::new(),
+            parse_runs: AtomicU32::new(0),
+            probes: AtomicU32::new(0),
+            probe_bytes_read: AtomicU64::new(0),
+        }
+    }
+
+    fn name(&self) -> &Arc<str> {
+        match &self.origin {
+            BtfOrigin::Module(name) => name,
+            // Slots are only ever created with a module origin.
+            BtfOrigin::Vmlinux => unreachable!("module slot with vmlinux origin"),
+        }
+    }
+
+    fn parsed(&self) -> Option<&Btf<'static>> {
+        self.outcome.get()?.result.as_ref().ok()
+    }
+}
+
+/// A kernel's BTF: vmlinux plus lazily parsed module BTFs, shareable across threads.
+///
+/// See the [module documentation](self) for an example. Every `&Btf<'static>` it hands out
+/// stays valid as long as the composite: module BTFs are split on a shared
+/// `Arc<Btf<'static>>` of vmlinux, and parsed modules are never dropped or replaced.
+#[derive(Debug)]
+pub struct CompositeBtf {
+    source: BtfSource,
+    vmlinux: Arc<Btf<'static>>,
+    vmlinux_origin: BtfOrigin,
+    /// Sorted by name: lookups are binary searches and iteration order is deterministic.
+    modules: Vec<ModuleSlot>,
+}
+
+/// The outcome of a name probe over all modules.
+#[derive(Debug, Clone, Default)]
+pub struct Probe {
+    /// Modules that may define a type with the name, in name order. For parsed modules this
+    /// is exact; for the others it means "their string section holds the name", which also
+    /// matches members, enumerators, functions or parameters of that name: parse to confirm.
+    pub candidates: Vec<Arc<str>>,
+    /// Modules that could not be probed (unreadable, vanished, bad header) or whose earlier
+    /// parse failed. Never silently skipped; each is also logged as a warning.
+    pub errors: Vec<ModuleError>,
+    /// Modules whose files or blobs were scanned (not counting parsed or failed ones).
+    pub scanned: usize,
+    /// Bytes read from files by this probe (headers and string sections).
+    pub bytes_read: u64,
+}
+
+impl CompositeBtf {
+    /// The running kernel's BTF, from [`SYS_KERNEL_BTF`].
+    pub fn from_sys() -> Result<CompositeBtf, CompositeError> {
+        CompositeBtf::from_dir(SYS_KERNEL_BTF)
+    }
+
+    /// A directory laid out like `/sys/kernel/btf` (e.g. a kernel package's BTF extracted
+    /// into `target/kernels/6.12/btf/`). Loads vmlinux (mapping it when possible) and lists
+    /// module names; reads no module.
+    ///
+    /// Files other than `vmlinux` are modules. Subdirectories are ignored, and names that are
+    /// not UTF-8 are ignored with a warning (module names are ASCII).
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("composite-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// use core_reloc::btf::{Btf, BtfBuilder};
+    /// use core_reloc::composite::{CompositeBtf, CompositeError};
+    ///
+    /// assert!(matches!(CompositeBtf::from_dir(&dir), Err(CompositeError::VmlinuxMissing { .. })));
+    /// let vmlinux = BtfBuilder::new().build();
+    /// let empty_module = BtfBuilder::new_split(&Btf::parse(&vmlinux[..])?).build();
+    /// std::fs::write(dir.join("vmlinux"), &vmlinux)?;
+    /// std::fs::write(dir.join("crc16"), &empty_module)?;
+    /// let kernel = CompositeBtf::from_dir(&dir)?;
+    /// assert_eq!(kernel.module_names().collect::<Vec<_>>(), ["crc16"]);
+    /// assert_eq!(kernel.module("crc16")?.own_type_count(), 0); // empty is valid
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<CompositeBtf, CompositeError> {
+        let dir = dir.as_ref();
+        let vmlinux_path = dir.join(VMLINUX);
+        let vmlinux = Btf::from_file(&vmlinux_path).map_err(|error| match error {
+            BtfError::Io { path, source } if source.kind() == io::ErrorKind::NotFound => {
+                CompositeError::VmlinuxMissing { path, source }
+            }
+            BtfError::Io { path, source } => CompositeError::VmlinuxUnreadable { path, source },
+            source => CompositeError::VmlinuxInvalid {
+                path: Some(vmlinux_path.clone()),
+                source,
+            },
+        })?;
+        let load = vmlinux.load_info();
+        log::debug!(
+            "{}: vmlinux BTF {:?} {} bytes, {} types",
+            dir.display(),
+            load.method,
+            load.bytes,
+            vmlinux.type_count()
+        );
+        let modules = list_modules(dir)?;
+        Ok(CompositeBtf::assemble(
+            BtfSource::Directory(dir.to_owned()),
+            vmlinux,
+            modules,
+        ))
+    }
+
+    /// In-memory BTF: vmlinux bytes and `(module name, bytes)` pairs. Nothing is copied for
+    /// vmlinux given as a `Vec<u8>`, nor for modules given as `Arc<[u8]>`; modules are parsed
+    /// on demand like files.
+    pub fn from_blobs<N, B>(
+        vmlinux: impl Into<BtfBytes<'static>>,
+        modules: impl IntoIterator<Item = (N, B)>,
+    ) -> Result<CompositeBtf, CompositeError>
+    where
+        N: Into<String>,
+        B: Into<Arc<[u8]>>,
+    {
+        let vmlinux = Btf::parse(vmlinux)
+            .map_err(|source| CompositeError::VmlinuxInvalid { path: None, source })?;
+        let mut slots = Vec::new();
+        for (name, bytes) in modules {
+            let name = name.into();
+            if name.is_empty() || name == VMLINUX || name.contains('/') {
+                return Err(CompositeError::InvalidModuleName { module: name });
+            }
+            slots.push(ModuleSlot::new(&name, ModuleBytes::Blob(bytes.into())));
+        }
+        slots.sort_by(|a, b| a.name().cmp(b.name()));
+        if let Some(pair) = slots
+            .windows(2)
+            .find(|pair| pair[0].name() == pair[1].name())
+        {
+            return Err(CompositeError::DuplicateModule {
+                module: pair[0].name().to_string(),
+            });
+        }
+        Ok(CompositeBtf::assemble(BtfSource::Memory, vmlinux, slots))
+    }
+
+    fn assemble(
+        source: BtfSource,
+        vmlinux: Btf<'static>,
+        mut modules: Vec<ModuleSlot>,
+    ) -> CompositeBtf {
+        modules.sort_by(|a, b| a.name().cmp(b.name()));
+        CompositeBtf {
+            source,
+            vmlinux: Arc::new(vmlinux),
+            vmlinux_origin: BtfOrigin::Vmlinux,
+            modules,
+        }
+    }
+
+    /// Where the BTF comes from.
+    pub fn source(&self) -> &BtfSource {
+        &self.source
+    }
+
+    /// vmlinux's BTF.
+    pub fn vmlinux(&self) -> &Btf<'static> {
+        &self.vmlinux
+    }
+
+    /// vmlinux's BTF as the shared base that module BTFs are split on.
+    pub fn vmlinux_shared(&self) -> &Arc<Btf<'static>> {
+        &self.vmlinux
+    }
+
+    /// All module names, in name order (parsed or not).
+    pub fn module_names(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.modules.iter().map(|slot| &**slot.name())
+    }
+
+    /// Whether a module of that name was listed.
+    pub fn has_module(&self, name: &str) -> bool {
+        self.slot(name).is_some()
+    }
+
+    fn slot(&self, name: &str) -> Option<&ModuleSlot> {
+        let index = self
+            .modules
+            .binary_search_by(|slot| (**slot.name()).cmp(name))
+            .ok()?;
+        Some(&self.modules[index])
+    }
+
+    /// The origin for `name` (`"vmlinux"` or a listed module), by reference so it can feed
+    /// [`TargetBtf`]; `None` for names not listed.
+    pub fn origin_of(&self, name: &str) -> Option<&BtfOrigin> {
+        if name == VMLINUX {
+            return Some(&self.vmlinux_origin);
+        }
+        self.slot(name).map(|slot| &slot.origin)
+    }
+
+    /// A module's BTF, split on vmlinux, parsing it on the first call.
+    ///
+    /// The result, including a failure, is cached: a broken module is parsed and reported
+    /// (with `log::warn!`) once and keeps returning the same error. Concurrent first calls
+    /// parse once; the others wait for that result.
+    pub fn module(&self, name: &str) -> Result<&Btf<'static>, ModuleError> {
+        self.module_for(name, ParseReason::Requested)
+    }
+
+    /// Like [`module`](Self::module), recording why the module is parsed if this call is the
+    /// one that parses it.
+    pub fn module_for(
+        &self,
+        name: &str,
+        reason: ParseReason,
+    ) -> Result<&Btf<'static>, ModuleError> {
+        let slot = self.slot(name).ok_or_else(|| ModuleError::NotListed {
+            module: name.to_string(),
+        })?;
+        let outcome = slot.outcome.get_or_init(|| self.parse_slot(slot, reason));
+        outcome.result.as_ref().map_err(Clone::clone)
+    }
+
+    /// A module's BTF if it has already been parsed successfully; never parses.
+    pub fn parsed_module(&self, name: &str) -> Option<&Btf<'static>> {
+        self.slot(name)?.parsed()
+    }
+
+    /// Parsed modules (successful, empty included), in name order.
+    pub fn parsed_modules(&self) -> impl Iterator<Item = (&BtfOrigin, &Btf<'static>)> + '_ {
+        self.modules
+            .iter()
+            .filter_map(|slot| Some((&slot.origin, slot.parsed()?)))
+    }
+
+    fn parse_slot(&self, slot: &ModuleSlot, reason: ParseReason) -> ParseOutcome {
+        slot.parse_runs.fetch_add(1, Ordering::Relaxed);
+        let name = slot.name();
+        let loaded = match &slot.bytes {
+            ModuleBytes::File(path) => BtfBytes::load(path),
+            ModuleBytes::Blob(blob) => Ok((
+                BtfBytes::Shared(blob.clone()),
+                LoadInfo {
+                    method: LoadMethod::InMemory,
+                    bytes: blob.len(),
+                },
+            )),
+        };
+        let (load, result) = match loaded {
+            Ok((bytes, load)) => (
+                Some(load),
+                Btf::parse_split(bytes, self.vmlinux.clone())
+                    .map_err(|error| ModuleError::from_btf(name, error)),
+            ),
+            Err(error) => (None, Err(ModuleError::from_btf(name, error))),
+        };
+        match &result {
+            Ok(btf) if btf.own_type_count() == 0 => {
+                log::debug!("module {name}: BTF parsed ({reason}): empty, no types of its own")
+            }
+            Ok(btf) => log::debug!(
+                "module {name}: BTF parsed ({reason}): {} types, {:?}",
+                btf.own_type_count(),
+                load
+            ),
+            Err(error) => log::warn!("{error} (parsed because: {reason})"),
+        }
+        ParseOutcome {
+            reason,
+            load,
+            result,
+        }
+    }
+
+    /// vmlinux as a target for the CO-RE engine.
+    ///
+    /// ```
+    /// use core_reloc::btf::{BtfBuilder, IntEncoding, Kind};
+    /// use core_reloc::composite::CompositeBtf;
+    /// use core_reloc::relo::Targets;
+    ///
+    /// let mut vmlinux = BtfBuilder::new();
+    /// vmlinux.add_int("int", 4, IntEncoding::SIGNED);
+    /// let kernel = CompositeBtf::from_blobs(vmlinux.build(), Vec::<(String, Vec<u8>)>::new())?;
+    /// let mut targets = Targets::new(kernel.vmlinux_target());
+    /// targets.want("int", Kind::Int);
+    /// targets.search();
+    /// assert_eq!(targets.candidate_count("int", Kind::Int), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn vmlinux_target(&self) -> TargetBtf<'_> {
+        TargetBtf {
+            origin: &self.vmlinux_origin,
+            btf: &self.vmlinux,
+        }
+    }
+
+    /// A module as a target for the CO-RE engine (for `Targets::add_module`), parsing it if
+    /// needed.
+    pub fn module_target(&self, name: &str) -> Result<TargetBtf<'_>, ModuleError> {
+        self.module_target_for(name, ParseReason::Requested)
+    }
+
+    /// Like [`module_target`](Self::module_target), with the reason recorded if it parses.
+    pub fn module_target_for(
+        &self,
+        name: &str,
+        reason: ParseReason,
+    ) -> Result<TargetBtf<'_>, ModuleError> {
+        let btf = self.module_for(name, reason)?;
+        let origin = &self.slot(name).expect("module_for found the slot").origin;
+        Ok(TargetBtf { origin, btf })
+    }
+
+    /// The target for an origin: vmlinux, or a module (parsed if needed).
+    pub fn target(&self, origin: &BtfOrigin) -> Result<TargetBtf<'_>, ModuleError> {
+        match origin {
+            BtfOrigin::Vmlinux => Ok(self.vmlinux_target()),
+            BtfOrigin::Module(name) => self.module_target(name),
+        }
+    }
+
+    /// The first type named `name` of kind `kind`, in vmlinux, then in the modules already
+    /// parsed (in name order). Never parses a module; use [`probe`](Self::probe) and
+    /// [`module_for`](Self::module_for) to bring one in.
+    pub fn find_type(&self, name: &str, kind: Kind) -> Option<(BtfOrigin, TypeId)> {
+        if let Some(id) = self.vmlinux.find_by_name_kind(name, kind) {
+            return Some((BtfOrigin::Vmlinux, id));
+        }
+        self.parsed_modules().find_map(|(origin, btf)| {
+            own_types_named(btf, name)
+                .find(|&id| btf.type_by_id(id).is_ok_and(|ty| ty.kind() == kind))
+                .map(|id| (origin.clone(), id))
+        })
+    }
+
+    /// Modules that may define a type called `name`, without parsing any: see
+    /// [`probe`](Self::probe), whose `candidates` this returns (errors are logged).
+    ///
+    /// May report false positives for modules not yet parsed (a member, enumerator or
+    /// function of that name also matches); confirm by parsing.
+    pub fn modules_containing(&self, name: &str) -> Vec<String> {
+        self.probe(name)
+            .candidates
+            .iter()
+            .map(|name| name.to_string())
+            .collect()
+    }
+
+    /// Scans every module for `name`: parsed modules are asked exactly (do they define a
+    /// type of that name), the others by a substring search for the NUL-terminated name in
+    /// their string section, reading from a file only its header and string section. Nothing
+    /// is parsed or cached; failures are returned in [`Probe::errors`] and logged.
+    pub fn probe(&self, name: &str) -> Probe {
+        let mut probe = Probe::default();
+        let Some(finder) = StringFinder::new(name) else {
+            return probe;
+        };
+        let mut buf = Vec::new();
+        for slot in &self.modules {
+            if let Some(outcome) = slot.outcome.get() {
+                match &outcome.result {
+                    Ok(btf) => {
+                        if own_types_named(btf, name).next().is_some() {
+                            probe.candidates.push(slot.name().clone());
+                        }
+                    }
+                    Err(error) => probe.errors.push(error.clone()),
+                }
+                continue;
+            }
+            probe.scanned += 1;
+            slot.probes.fetch_add(1, Ordering::Relaxed);
+            let found = match &slot.bytes {
+                ModuleBytes::Blob(blob) => Header::parse(blob)
+                    .map(|header| finder.is_in(&blob[header.str_range()]))
+                    .map_err(|error| ModuleError::from_btf(slot.name(), error)),
+                ModuleBytes::File(path) => match probe::read_string_section(path, &mut buf) {
+                    Ok(read) => {
+                        probe.bytes_read += read;
+                        slot.probe_bytes_read.fetch_add(read, Ordering::Relaxed);
+                        Ok(finder.is_in(&buf))
+                    }
+                    Err(ProbeReadError::Io(source)) => Err(ModuleError::Io {
+                        module: slot.name().clone(),
+                        path: path.clone(),
+                        source: Arc::new(source),
+                    }),
+                    Err(ProbeReadError::Invalid(error)) => {
+                        Err(ModuleError::from_btf(slot.name(), error))
+                    }
+                },
+            };
+            match found {
+                Ok(true) => probe.candidates.push(slot.name().clone()),
+                Ok(false) => {}
+                Err(error) => {
+                    log::warn!("probing for {name:?}: {error}");
+                    probe.errors.push(error);
+                }
+            }
+        }
+        probe
+    }
+
+    /// A module's statistics; `None` if not listed.
+    pub fn module_stats(&self, name: &str) -> Option<ModuleStats> {
+        self.slot(name).map(slot_stats)
+    }
+
+    /// A snapshot of what has been parsed, mapped and read so far.
+    pub fn stats(&self) -> CompositeStats {
+        let mut stats = CompositeStats {
+            vmlinux: self.vmlinux.load_info(),
+            modules_listed: self.modules.len(),
+            modules_parsed: 0,
+            modules_empty: 0,
+            modules_failed: 0,
+            bytes_mapped: 0,
+            bytes_read: 0,
+            probe_bytes_read: 0,
+            bytes_in_memory: 0,
+            attempted: Vec::new(),
+        };
+        stats.account(self.vmlinux.load_info());
+        for slot in &self.modules {
+            let probe_read = slot.probe_bytes_read.load(Ordering::Relaxed);
+            stats.probe_bytes_read += probe_read;
+            stats.bytes_read += probe_read;
+            if slot.outcome.get().is_none() {
+                continue;
+            }
+            let module = slot_stats(slot);
+            if let Some(load) = module.load {
+                stats.account(load);
+            }
+            match module.state {
+                ModuleState::Parsed { .. } => stats.modules_parsed += 1,
+                ModuleState::Empty => {
+                    stats.modules_parsed += 1;
+                    stats.modules_empty += 1;
+                }
+                ModuleState::Failed(_) => stats.modules_failed += 1,
+                ModuleState::NotParsed => {}
+            }
+            stats.attempted.push(module);
+        }
+        stats
+    }
+}
+
+fn slot_stats(slot: &ModuleSlot) -> ModuleStats {
+    let outcome = slot.outcome.get();
+    let state = match outcome.map(|o| &o.result) {
+        None => ModuleState::NotParsed,
+        Some(Ok(btf)) if btf.own_type_count() == 0 => ModuleState::Empty,
+        Some(Ok(btf)) => ModuleState::Parsed {
+            own_types: btf.own_type_count(),
+        },
+        Some(Err(error)) => ModuleState::Failed(error.clone()),
+    };
+    ModuleStats {
+        name: slot.name().clone(),
+        state,
+        reason: outcome.map(|o| o.reason.clone()),
+        load: outcome.and_then(|o| o.load),
+        parse_runs: slot.parse_runs.load(Ordering::Relaxed),
+        probes: slot.probes.load(Ordering::Relaxed),
+        probe_bytes_read: slot.probe_bytes_read.load(Ordering::Relaxed),
+    }
+}
+
+/// Ids of a split BTF's own types named `name` (not its base's).
+fn own_types_named<'b>(btf: &'b Btf<'static>, name: &'b str) -> impl Iterator<Item = TypeId> + 'b {
+    let first = btf.first_type_id();
+    btf.types_by_name(name).filter(move |&id| id >= first)
+}
+
+/// Module files in a BTF directory (names only; nothing is opened).
+fn list_modules(dir: &Path) -> Result<Vec<ModuleSlot>, CompositeError> {
+    let list_error = |source| CompositeError::ListDir {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut modules = Vec::new();
+    for entry in fs::read_dir(dir).map_err(list_error)? {
+        let entry = entry.map_err(list_error)?;
+        let file_name = entry.file_name();
+        let Some(name) = file_name.to_str() else {
+            log::warn!(
+                "{}: ignoring non-UTF-8 entry {:?}",
+                dir.display(),
+                file_name
+            );
+            continue;
+        };
+        if name == VMLINUX {
+            continue;
+        }
+        // `file_type` comes from the directory entry, no extra syscall on most file systems.
+        // An entry that vanished meanwhile stays listed: its parse will report it.
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        modules.push(ModuleSlot::new(name, ModuleBytes::File(entry.path())));
+    }
+    Ok(modules)
+}
