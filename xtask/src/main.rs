@@ -4,8 +4,13 @@
 //! kernels), so a fresh machine needs nothing but the commands in README.md.
 
 mod corpus;
+mod ebpf;
+mod expectations;
+mod fsimage;
+mod initramfs;
 mod kernels;
 mod setup;
+mod vm;
 
 use std::path::PathBuf;
 
@@ -18,6 +23,9 @@ commands:
   setup      install apt packages and bpf-linker, fetch Debian kernels
   kernels    fetch and extract the Debian test kernels (cached)
   build-corpus  compile the C CO-RE corpus and its target BTFs into target/ebpf/corpus
+  build-ebpf compile the ebpf-tests programs (C and Rust) into target/ebpf
+  vm [--kernel 6.1|6.12|all] [--timeout SECS] [--verbose] [-- FILTER...]
+             run the integration tests in QEMU guests of the Debian kernels
   test       set up, then run every check: fmt, clippy, unit and integration tests
   demo       set up, then run the demo
 ";
@@ -28,6 +36,8 @@ fn main() {
         Some("setup") => setup::run().map(|_| ()),
         Some("kernels") => kernels::run().map(|_| ()),
         Some("build-corpus") => corpus::run(),
+        Some("build-ebpf") => ebpf::run(),
+        Some("vm") => vm::run(&args[1..]),
         Some("test") => test(),
         Some("demo") => demo(),
         Some("help" | "--help" | "-h") => {

@@ -1,0 +1,122 @@
+//! The eBPF objects of `ebpf-tests/` and the data they share with user space.
+//!
+//! Mirrors `ebpf-tests/include/btrfs_record.h`; keep both in sync.
+
+/// C: kprobe `btrfs_getattr_fields` on `btrfs_getattr`, fills [`BtrfsGetattrRecord`].
+pub const C_BTRFS_GETATTR: &str = "btrfs_getattr.bpf.o";
+/// C: kprobe `btrfs_probes_run` on `btrfs_getattr`, fills map [`PROBES_MAP`].
+pub const C_BTRFS_PROBES: &str = "btrfs_probes.bpf.o";
+/// C: kprobe `missing_type_read`, reads a type no kernel has; loading must fail.
+pub const C_MISSING_TYPE: &str = "missing_type.bpf.o";
+/// Rust (aya-ebpf + C shim): same program and maps as [`C_BTRFS_GETATTR`].
+pub const RUST_BTRFS_GETATTR: &str = "btrfs_getattr_rs";
+
+/// Every object `cargo xtask build-ebpf` produces.
+pub const ALL_OBJECTS: &[&str] = &[
+    C_BTRFS_GETATTR,
+    C_BTRFS_PROBES,
+    C_MISSING_TYPE,
+    RUST_BTRFS_GETATTR,
+];
+
+/// Program name of the field-reading kprobe, in both the C and the Rust object.
+pub const BTRFS_GETATTR_PROGRAM: &str = "btrfs_getattr_fields";
+/// Program name in [`C_BTRFS_PROBES`].
+pub const PROBES_PROGRAM: &str = "btrfs_probes_run";
+/// Program name in [`C_MISSING_TYPE`].
+pub const MISSING_TYPE_PROGRAM: &str = "missing_type_read";
+/// Kernel function all the kprobes attach to (reached by stat(2) on btrfs).
+pub const KPROBE_TARGET: &str = "btrfs_getattr";
+
+/// Array map (1 entry, key 0, value `u32`): the tgid whose stat calls are recorded; 0 = any.
+pub const TARGET_TGID_MAP: &str = "target_tgid";
+/// Array map (1 entry, key 0, value [`BtrfsGetattrRecord`]).
+pub const RECORD_MAP: &str = "btrfs_getattr_record";
+/// Array map of `u64` indexed by [`probe`].
+pub const PROBES_MAP: &str = "btrfs_probes";
+
+/// What the btrfs_getattr kprobe read for the last stat(2) of the target process.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BtrfsGetattrRecord {
+    /// Number of recorded calls.
+    pub hits: u64,
+    /// `btrfs_inode.vfs_inode.i_ino`, reached through container_of.
+    pub ino: u64,
+    /// `btrfs_inode.root->root_key.objectid`: the subvolume id.
+    pub root_objectid: u64,
+    /// `btrfs_inode.root->fs_info->sectorsize`.
+    pub sectorsize: u32,
+    /// `btrfs_inode.root->fs_info->nodesize`.
+    pub nodesize: u32,
+    /// Process that called stat.
+    pub tgid: u32,
+    /// Padding, always 0.
+    pub pad: u32,
+}
+
+// SAFETY: plain integers, repr(C), no padding beyond the explicit field.
+unsafe impl aya::Pod for BtrfsGetattrRecord {}
+
+/// Indices into [`PROBES_MAP`], and the expectation key each one is checked against.
+pub mod probe {
+    /// Number of runs of the probes program.
+    pub const RAN: u32 = 0;
+    /// `bpf_core_type_exists(struct btrfs_inode)`.
+    pub const INODE_TYPE_EXISTS: u32 = 1;
+    /// `bpf_core_type_size(struct btrfs_inode)`.
+    pub const INODE_TYPE_SIZE: u32 = 2;
+    /// `bpf_core_field_exists(btrfs_inode.location)` (6.1: 1, 6.12: 0).
+    pub const INODE_LOCATION_EXISTS: u32 = 3;
+    /// `bpf_core_field_offset(btrfs_inode.vfs_inode)`, 0 when the field is missing.
+    pub const INODE_VFS_INODE_OFFSET: u32 = 4;
+    /// `bpf_core_field_offset(btrfs_inode.generation)`, 0 when the field is missing.
+    pub const INODE_GENERATION_OFFSET: u32 = 5;
+    /// `bpf_core_field_size(btrfs_fs_info.nodesize)`, 0 when the field is missing.
+    pub const FS_INFO_NODESIZE_SIZE: u32 = 6;
+    /// `bpf_core_enum_value_exists(enum btrfs_map_op, BTRFS_MAP_DISCARD)` (6.1: 1, 6.12: 0).
+    pub const MAP_DISCARD_EXISTS: u32 = 7;
+    /// `bpf_core_enum_value_exists(enum btrfs_map_op, BTRFS_MAP_GET_READ_MIRRORS)`.
+    pub const MAP_READ_MIRRORS_EXISTS: u32 = 8;
+    /// `bpf_core_enum_value(enum btrfs_map_op, BTRFS_MAP_GET_READ_MIRRORS)` (6.1: 3, 6.12: 2).
+    pub const MAP_READ_MIRRORS_VALUE: u32 = 9;
+    /// `bpf_core_type_size(struct btrfs_root)`.
+    pub const ROOT_TYPE_SIZE: u32 = 10;
+    /// Number of entries.
+    pub const COUNT: u32 = 11;
+
+    /// Each probe index with its expectation key (all but [`RAN`]).
+    pub const EXPECTED: &[(u32, &str)] = &[
+        (INODE_TYPE_EXISTS, "btf.struct.btrfs_inode.exists"),
+        (INODE_TYPE_SIZE, "btf.struct.btrfs_inode.size"),
+        (
+            INODE_LOCATION_EXISTS,
+            "btf.struct.btrfs_inode.member.location.exists",
+        ),
+        (
+            INODE_VFS_INODE_OFFSET,
+            "btf.struct.btrfs_inode.member.vfs_inode.offset",
+        ),
+        (
+            INODE_GENERATION_OFFSET,
+            "btf.struct.btrfs_inode.member.generation.offset",
+        ),
+        (
+            FS_INFO_NODESIZE_SIZE,
+            "btf.struct.btrfs_fs_info.member.nodesize.size",
+        ),
+        (
+            MAP_DISCARD_EXISTS,
+            "btf.enum.btrfs_map_op.BTRFS_MAP_DISCARD.exists",
+        ),
+        (
+            MAP_READ_MIRRORS_EXISTS,
+            "btf.enum.btrfs_map_op.BTRFS_MAP_GET_READ_MIRRORS.exists",
+        ),
+        (
+            MAP_READ_MIRRORS_VALUE,
+            "btf.enum.btrfs_map_op.BTRFS_MAP_GET_READ_MIRRORS.value",
+        ),
+        (ROOT_TYPE_SIZE, "btf.struct.btrfs_root.size"),
+    ];
+}

@@ -1,0 +1,646 @@
+//! `cargo xtask vm [--kernel 6.1|6.12|all] [--timeout SECS] [--verbose] [-- FILTER...]`: runs the
+//! integration tests inside QEMU guests booting the Debian test kernels.
+//!
+//! Per run: set-up (packages, bpf-linker, kernels), the eBPF programs, the static guest init and
+//! test executables, one btrfs image, then per kernel an expectations file and an initramfs in
+//! `target/vm/<series>/`. The guests boot in parallel (at most two: the machine has two cores),
+//! their consoles stream here prefixed with the series, and the exit status is 0 only if every
+//! test passed on every requested kernel. The guest side is `integration/src/bin/guest-init.rs`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use xshell::{Shell, cmd};
+
+use crate::{Result, ebpf, expectations, fsimage, initramfs::Cpio, kernels, setup};
+
+const RESULT_PREFIX: &str = "CORE-RELOC-VM-RESULT: ";
+const TEST_PREFIX: &str = "CORE-RELOC-VM-TEST: ";
+/// Kernel messages that fail a run even if every test passed.
+const KERNEL_FAILURES: &[&str] = &[
+    "Kernel panic",
+    "BUG: ",
+    "Oops: ",
+    "general protection fault",
+];
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(240);
+/// Guests run at once; each QEMU TCG vCPU keeps one host core busy.
+const MAX_PARALLEL_VMS: usize = 2;
+const GUEST_TARGET: &str = "x86_64-unknown-linux-gnu";
+/// Test targets of the integration crate that run in the guests.
+const GUEST_TEST_PREFIX: &str = "vm_";
+
+/// Parsed command line.
+struct Options {
+    series: Vec<String>,
+    timeout: Duration,
+    verbose: bool,
+    filter: Vec<String>,
+}
+
+fn parse_options(args: &[String]) -> Result<Options> {
+    let mut options = Options {
+        series: Vec::new(),
+        timeout: DEFAULT_TIMEOUT,
+        verbose: false,
+        filter: Vec::new(),
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--kernel" => {
+                let value = args.next().ok_or("--kernel needs 6.1, 6.12 or all")?;
+                options.series = match value.as_str() {
+                    "all" => Vec::new(),
+                    series => vec![series.to_string()],
+                };
+            }
+            "--timeout" => {
+                let value = args.next().ok_or("--timeout needs seconds")?;
+                options.timeout = Duration::from_secs(value.parse()?);
+            }
+            "--verbose" => options.verbose = true,
+            "--" => {
+                options.filter = args.cloned().collect();
+                break;
+            }
+            other => return Err(format!("cargo xtask vm: unknown argument {other:?}").into()),
+        }
+    }
+    Ok(options)
+}
+
+/// `cargo xtask vm ...`.
+pub fn run(args: &[String]) -> Result<()> {
+    let options = parse_options(args)?;
+    let started = Instant::now();
+    let prepared = timed("set-up", setup::run)?;
+    let kernels: Vec<&kernels::Kernel> = prepared
+        .kernels
+        .iter()
+        .filter(|k| options.series.is_empty() || options.series.iter().any(|s| s == k.series))
+        .collect();
+    if kernels.is_empty() {
+        return Err(format!("no kernel series matches {:?}", options.series).into());
+    }
+
+    let sh = Shell::new()?;
+    sh.change_dir(crate::workspace_root());
+    let objects = timed("eBPF programs", || ebpf::build(&sh, &prepared.bpf_linker))?;
+    let guest = timed("guest binaries", build_guest_binaries)?;
+    let work = crate::workspace_root().join("target").join("vm");
+    fs::create_dir_all(&work)?;
+    let mut fs_facts = String::new();
+    timed("btrfs image", || fsimage::build(&sh, &work, &mut fs_facts))?;
+
+    let mut guests = Vec::new();
+    for kernel in &kernels {
+        let dir = work.join(kernel.series);
+        fs::create_dir_all(&dir)?;
+        let facts = timed("expectations (bpftool)", || {
+            kernel_facts(&sh, kernel, &objects, &fs_facts, &dir)
+        })?;
+        fs::write(dir.join("expectations"), &facts)?;
+        let initrd = dir.join("initramfs.cpio");
+        let size = pack_initramfs(
+            &sh, kernel, &guest, &objects, &work, &facts, &options, &initrd,
+        )?;
+        eprintln!(
+            "xtask: {} initramfs {:.1} MiB",
+            kernel.series,
+            size as f64 / (1 << 20) as f64
+        );
+        guests.push((kernel, initrd, dir.join("console.log")));
+    }
+    eprintln!(
+        "xtask: prepared in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut outcomes = Vec::new();
+    for batch in guests.chunks(MAX_PARALLEL_VMS) {
+        std::thread::scope(|scope| {
+            let running: Vec<_> = batch
+                .iter()
+                .map(|(kernel, initrd, log)| {
+                    let options = &options;
+                    scope.spawn(move || boot(kernel, initrd, log, options))
+                })
+                .collect();
+            for handle in running {
+                outcomes.push(handle.join().expect("VM thread panicked"));
+            }
+        });
+    }
+
+    print_summary(&outcomes);
+    eprintln!("xtask: vm total {:.1} s", started.elapsed().as_secs_f64());
+    if outcomes.iter().all(Outcome::passed) {
+        Ok(())
+    } else {
+        Err("VM tests failed".into())
+    }
+}
+
+/// Runs a step and reports how long it took: the whole run should stay well under a minute.
+fn timed<T>(step: &str, run: impl FnOnce() -> Result<T>) -> Result<T> {
+    let started = Instant::now();
+    let result = run();
+    eprintln!("xtask: {step}: {:.1} s", started.elapsed().as_secs_f64());
+    result
+}
+
+/// The static executables the guest needs.
+struct GuestBinaries {
+    init: PathBuf,
+    /// `(test target name, executable)`.
+    tests: Vec<(String, PathBuf)>,
+}
+
+/// Builds guest-init and the guest test executables, statically linked against glibc.
+fn build_guest_binaries() -> Result<GuestBinaries> {
+    // An explicit --target keeps these flags off build scripts and proc macros (which cannot be
+    // static) and keeps the artifacts apart from the host builds in target/debug.
+    let output = Command::new(crate::cargo())
+        .current_dir(crate::workspace_root())
+        .args(["test", "--package", "integration", "--no-run", "--target"])
+        .arg(GUEST_TARGET)
+        .arg("--message-format=json-render-diagnostics")
+        .env(
+            "RUSTFLAGS",
+            "-C target-feature=+crt-static -C strip=debuginfo",
+        )
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !output.status.success() {
+        return Err("building the guest binaries failed".into());
+    }
+    let mut init = None;
+    let mut tests = Vec::new();
+    for line in String::from_utf8(output.stdout)?.lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if message["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let Some(executable) = message["executable"].as_str() else {
+            continue;
+        };
+        let name = message["target"]["name"].as_str().unwrap_or_default();
+        // Only `integration/tests/vm_*.rs` run in the guest; the crate's other tests are host
+        // tests (they need the host's files and tools).
+        if message["profile"]["test"] == true && name.starts_with(GUEST_TEST_PREFIX) {
+            tests.push((name.to_string(), PathBuf::from(executable)));
+        } else if name == "guest-init" {
+            init = Some(PathBuf::from(executable));
+        }
+    }
+    tests.sort();
+    Ok(GuestBinaries {
+        init: init.ok_or("cargo built no guest-init")?,
+        tests,
+    })
+}
+
+/// The expectations file of one kernel: kernel and module facts, BTF facts from bpftool, and the
+/// filesystem facts.
+fn kernel_facts(
+    sh: &Shell,
+    kernel: &kernels::Kernel,
+    objects: &[PathBuf],
+    fs_facts: &str,
+    cache_dir: &Path,
+) -> Result<String> {
+    let mut out = String::new();
+    writeln!(
+        out,
+        "# Written by cargo xtask vm; see integration/src/expectations.rs"
+    )?;
+    writeln!(out, "kernel.series = {}", kernel.series)?;
+    writeln!(out, "kernel.release = {}", kernel.release)?;
+    let modules: Vec<String> = module_files(kernel)?
+        .iter()
+        .map(|file| file.trim_end_matches(".ko").replace('-', "_"))
+        .collect();
+    writeln!(out, "modules.load_order = {}", modules.join(","))?;
+    let btrfs_btf = fs::read(kernel.dir.join("btf/btrfs"))?;
+    writeln!(out, "btf.blob.btrfs.size = {}", btrfs_btf.len())?;
+    writeln!(
+        out,
+        "btf.blob.btrfs.fnv1a64 = {:#x}",
+        expectations::fnv1a64(&btrfs_btf)
+    )?;
+    out.push_str(&expectations::btf_facts_cached(
+        sh,
+        &kernel.dir.join("btf/vmlinux"),
+        &kernel.dir.join("btf/btrfs"),
+        &cache_dir.join("btf-facts"),
+    )?);
+    out.push_str(fs_facts);
+    let names: Vec<String> = objects.iter().map(|o| file_name(o)).collect();
+    writeln!(out, "ebpf.objects = {}", names.join(","))?;
+    Ok(out)
+}
+
+/// The `.ko` files of btrfs and its dependencies, in load order.
+fn module_files(kernel: &kernels::Kernel) -> Result<Vec<String>> {
+    let deps = fs::read_to_string(kernel.dir.join("btrfs.deps"))?;
+    Ok(deps
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pack_initramfs(
+    sh: &Shell,
+    kernel: &kernels::Kernel,
+    guest: &GuestBinaries,
+    objects: &[PathBuf],
+    work: &Path,
+    facts: &str,
+    options: &Options,
+    initrd: &Path,
+) -> Result<u64> {
+    let mut cpio = Cpio::create(initrd)?;
+    for dir in ["proc", "sys", "dev", "tmp", "mnt/btrfs"] {
+        cpio.directory(dir)?;
+    }
+    // The kernel opens /dev/console for init before devtmpfs is mounted.
+    cpio.char_device("dev/console", 0o600, 5, 1)?;
+    cpio.file_from("init", &guest.init)?;
+
+    // The loop driver is a module in Debian kernels; it goes first, btrfs last.
+    let mut load_order = String::from("loop.ko\n");
+    cpio.file(
+        "lib/modules/loop.ko",
+        0o644,
+        &loop_module(sh, kernel, work)?,
+    )?;
+    for file in module_files(kernel)? {
+        cpio.file_from(
+            &format!("lib/modules/{file}"),
+            &kernel.dir.join("modules").join(&file),
+        )?;
+        writeln!(load_order, "{file}")?;
+    }
+    cpio.file("lib/modules/load-order", 0o644, load_order.as_bytes())?;
+
+    for (name, executable) in &guest.tests {
+        cpio.file_from(&format!("tests/{name}"), executable)?;
+    }
+    for object in objects {
+        cpio.file_from(&format!("ebpf/{}", file_name(object)), object)?;
+    }
+    let mut run_env = String::new();
+    for filter in &options.filter {
+        writeln!(run_env, "filter={filter}")?;
+    }
+    if let Ok(rust_log) = std::env::var("RUST_LOG") {
+        writeln!(run_env, "rust_log={rust_log}")?;
+    }
+    cpio.file("vm/run.env", 0o644, run_env.as_bytes())?;
+    cpio.file("vm/expectations", 0o644, facts.as_bytes())?;
+    cpio.file_from("vm/btrfs.img.sparse", &work.join("btrfs.img.sparse"))?;
+    Ok(cpio.finish()?)
+}
+
+/// `loop.ko` of the kernel: from the kernel cache if it has one, otherwise extracted once from
+/// the kernel's Debian package into `target/vm/<series>/`.
+fn loop_module(sh: &Shell, kernel: &kernels::Kernel, work: &Path) -> Result<Vec<u8>> {
+    let in_cache = kernel.dir.join("modules/loop.ko");
+    if in_cache.exists() {
+        return Ok(fs::read(in_cache)?);
+    }
+    let extracted = work
+        .join(kernel.series)
+        .join(format!("loop-{}.ko", kernel.release));
+    if extracted.exists() {
+        return Ok(fs::read(extracted)?);
+    }
+    let deb = kernel_package(sh, &kernel.release)?;
+    eprintln!("xtask: extracting loop.ko from {}", deb.display());
+    let mut dpkg = Command::new("dpkg-deb")
+        .arg("--fsys-tarfile")
+        .arg(&deb)
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let tar = Command::new("tar")
+        .args(["-x", "-O", "--wildcards", "*/kernel/drivers/block/loop.ko*"])
+        .stdin(dpkg.stdout.take().expect("piped"))
+        .output()?;
+    dpkg.wait()?;
+    if !tar.status.success() || tar.stdout.is_empty() {
+        return Err(format!("no loop.ko in {}", deb.display()).into());
+    }
+    let module = if tar.stdout.starts_with(b"\xfd7zXZ\0") {
+        let mut xz = Command::new("xz")
+            .arg("-dc")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let mut stdin = xz.stdin.take().expect("piped");
+        let compressed = tar.stdout;
+        let writer = std::thread::spawn(move || stdin.write_all(&compressed));
+        let mut module = Vec::new();
+        xz.stdout.take().expect("piped").read_to_end(&mut module)?;
+        writer.join().expect("xz writer panicked")?;
+        if !xz.wait()?.success() {
+            return Err("xz failed on loop.ko.xz".into());
+        }
+        module
+    } else {
+        tar.stdout
+    };
+    if !module.starts_with(b"\x7fELF") {
+        return Err("extracted loop.ko is not an ELF file".into());
+    }
+    fs::write(&extracted, &module)?;
+    Ok(module)
+}
+
+/// The kernel's image package: in the kernel cache's `debs/`, or downloaded into `target/vm/debs`.
+fn kernel_package(sh: &Shell, release: &str) -> Result<PathBuf> {
+    let package = format!("linux-image-{release}");
+    let find = |dir: &Path| -> Option<PathBuf> {
+        fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .find(|path| {
+                let name = file_name(path);
+                name.starts_with(&format!("{package}_")) && name.ends_with(".deb")
+            })
+    };
+    if let Some(deb) = find(&kernels::root().join("debs")) {
+        return Ok(deb);
+    }
+    let debs = crate::workspace_root().join("target/vm/debs");
+    if let Some(deb) = find(&debs) {
+        return Ok(deb);
+    }
+    fs::create_dir_all(&debs)?;
+    let _dir = sh.push_dir(&debs);
+    cmd!(sh, "apt-get download -q {package}").run()?;
+    find(&debs).ok_or_else(|| format!("apt-get download {package} left no .deb").into())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// What one guest did.
+struct Outcome {
+    series: String,
+    /// `(executable::test, passed)` in the order reported.
+    tests: Vec<(String, bool)>,
+    /// `(pass, fail)` from the result line, if the guest got that far.
+    result: Option<(usize, usize)>,
+    /// Kernel messages that fail the run (panic, BUG, Oops).
+    kernel_failures: Vec<String>,
+    timed_out: bool,
+    /// From QEMU's start to the result line.
+    boot_to_result: Option<Duration>,
+    /// From QEMU's start to its exit.
+    total: Duration,
+    error: Option<String>,
+}
+
+impl Outcome {
+    fn passed(&self) -> bool {
+        matches!(self.result, Some((pass, 0)) if pass > 0)
+            && self.kernel_failures.is_empty()
+            && !self.timed_out
+            && self.error.is_none()
+    }
+}
+
+/// Boots one guest, streams its console, and collects the results.
+fn boot(kernel: &kernels::Kernel, initrd: &Path, log: &Path, options: &Options) -> Outcome {
+    let mut outcome = Outcome {
+        series: kernel.series.to_string(),
+        tests: Vec::new(),
+        result: None,
+        kernel_failures: Vec::new(),
+        timed_out: false,
+        boot_to_result: None,
+        total: Duration::ZERO,
+        error: None,
+    };
+    if let Err(error) = boot_and_watch(kernel, initrd, log, options, &mut outcome) {
+        outcome.error = Some(error.to_string());
+    }
+    outcome
+}
+
+fn boot_and_watch(
+    kernel: &kernels::Kernel,
+    initrd: &Path,
+    log: &Path,
+    options: &Options,
+    outcome: &mut Outcome,
+) -> Result<()> {
+    let quiet = if options.verbose { "" } else { " quiet" };
+    let append = format!("console=ttyS0 panic=-1 rdinit=/init{quiet}");
+    let started = Instant::now();
+    let mut qemu = Command::new("qemu-system-x86_64")
+        // The host's /dev/kvm is paravirtual and Debian kernels crawl on it; TCG is reliable.
+        .args(["-accel", "tcg", "-cpu", "max", "-m", "1G", "-smp", "1"])
+        .args([
+            "-nodefaults",
+            "-no-user-config",
+            "-display",
+            "none",
+            "-no-reboot",
+        ])
+        .args(["-serial", "stdio", "-monitor", "none"])
+        // The uncompressed ELF boots through PVH and skips the slow in-guest decompression.
+        .arg("-kernel")
+        .arg(kernel.dir.join("vmlinux"))
+        .arg("-initrd")
+        .arg(initrd)
+        .args(["-append", &append])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+
+    let (lines_tx, lines) = mpsc::channel::<String>();
+    let readers: Vec<_> = [
+        qemu.stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        qemu.stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|stream| {
+        let lines_tx = lines_tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).split(b'\n') {
+                let Ok(line) = line else { break };
+                let text = String::from_utf8_lossy(&line);
+                let _ = lines_tx.send(text.trim_end_matches('\r').to_string());
+            }
+        })
+    })
+    .collect();
+    drop(lines_tx);
+
+    let mut console = fs::File::create(log)?;
+    let deadline = started + options.timeout;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(remaining) {
+            Ok(line) => {
+                writeln!(console, "{line}")?;
+                println!("[{}] {line}", kernel.series);
+                watch_line(&line, started, outcome);
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                outcome.timed_out = true;
+                println!(
+                    "[{}] xtask: no result after {} s, killing QEMU",
+                    kernel.series,
+                    options.timeout.as_secs()
+                );
+                let _ = qemu.kill();
+                break;
+            }
+        }
+    }
+    let status = qemu.wait()?;
+    for reader in readers {
+        let _ = reader.join();
+    }
+    outcome.total = started.elapsed();
+    if !status.success() && !outcome.timed_out {
+        outcome.error = Some(format!("QEMU exited with {status}"));
+    }
+    Ok(())
+}
+
+fn watch_line(line: &str, started: Instant, outcome: &mut Outcome) {
+    if let Some(test) = line.strip_prefix(TEST_PREFIX) {
+        if let Some((name, status)) = test.rsplit_once(' ') {
+            outcome.tests.push((name.to_string(), status == "ok"));
+        }
+    } else if let Some(result) = line.strip_prefix(RESULT_PREFIX) {
+        outcome.result = parse_result(result);
+        outcome.boot_to_result = Some(started.elapsed());
+    } else if KERNEL_FAILURES.iter().any(|marker| line.contains(marker)) {
+        outcome.kernel_failures.push(line.to_string());
+    }
+}
+
+/// `pass=N fail=M`.
+fn parse_result(text: &str) -> Option<(usize, usize)> {
+    let values: BTreeMap<&str, usize> = text
+        .split_whitespace()
+        .filter_map(|pair| pair.split_once('='))
+        .filter_map(|(key, value)| Some((key, value.parse().ok()?)))
+        .collect();
+    Some((*values.get("pass")?, *values.get("fail")?))
+}
+
+fn print_summary(outcomes: &[Outcome]) {
+    println!("\n==== VM summary ====");
+    for outcome in outcomes {
+        let verdict = if outcome.passed() { "PASS" } else { "FAIL" };
+        let timing = match outcome.boot_to_result {
+            Some(elapsed) => format!("boot to result {:.1} s", elapsed.as_secs_f64()),
+            None => "no result".to_string(),
+        };
+        let counts = match outcome.result {
+            Some((pass, fail)) => format!("{pass} passed, {fail} failed"),
+            None => "no result line".to_string(),
+        };
+        println!(
+            "kernel {}: {verdict} ({counts}; {timing}; QEMU {:.1} s)",
+            outcome.series,
+            outcome.total.as_secs_f64()
+        );
+        for (name, ok) in &outcome.tests {
+            println!("  {} {name}", if *ok { "ok    " } else { "FAILED" });
+        }
+        if outcome.timed_out {
+            println!("  timed out");
+        }
+        for failure in &outcome.kernel_failures {
+            println!("  kernel: {failure}");
+        }
+        if let Some(error) = &outcome.error {
+            println!("  error: {error}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_line_needs_both_counts() {
+        assert_eq!(parse_result("pass=3 fail=0"), Some((3, 0)));
+        assert_eq!(parse_result("pass=3"), None);
+        assert_eq!(parse_result("pass=x fail=0"), None);
+    }
+
+    #[test]
+    fn options_split_kernel_timeout_and_filter() {
+        let args: Vec<String> = ["--kernel", "6.12", "--timeout", "9", "--", "harness", "x"]
+            .map(String::from)
+            .to_vec();
+        let options = parse_options(&args).unwrap();
+        assert_eq!(options.series, ["6.12"]);
+        assert_eq!(options.timeout, Duration::from_secs(9));
+        assert_eq!(options.filter, ["harness", "x"]);
+        assert!(parse_options(&["--bogus".to_string()]).is_err());
+    }
+
+    #[test]
+    fn a_guest_passes_only_with_a_clean_result() {
+        let started = Instant::now();
+        let mut outcome = boot_outcome();
+        watch_line("CORE-RELOC-VM-TEST: t::a ok", started, &mut outcome);
+        watch_line("CORE-RELOC-VM-RESULT: pass=1 fail=0", started, &mut outcome);
+        assert!(outcome.passed());
+        watch_line(
+            "[   1.0] Kernel panic - not syncing: x",
+            started,
+            &mut outcome,
+        );
+        assert!(!outcome.passed());
+        let mut empty = boot_outcome();
+        watch_line("CORE-RELOC-VM-RESULT: pass=0 fail=0", started, &mut empty);
+        assert!(!empty.passed(), "no test ran");
+    }
+
+    fn boot_outcome() -> Outcome {
+        Outcome {
+            series: "6.12".into(),
+            tests: Vec::new(),
+            result: None,
+            kernel_failures: Vec::new(),
+            timed_out: false,
+            boot_to_result: None,
+            total: Duration::ZERO,
+            error: None,
+        }
+    }
+}
