@@ -9,8 +9,8 @@
 //! - loop-mounted a btrfs image made on the host by `mkfs.btrfs` at [`Guest::btrfs_mount`].
 //!
 //! The guest runs the test targets named `vm_*` (`integration/tests/vm_*.rs`); the crate's other
-//! tests are host tests. Each runs with `--include-ignored --test-threads=1 [FILTER]` and these
-//! environment variables (read by [`Guest::from_env`]):
+//! tests are host tests. Each runs with `--include-ignored --test-threads=1 --show-output
+//! [FILTER]` and these environment variables (read by [`Guest::from_env`]):
 //! - [`GUEST_ENV`] = `1`;
 //! - [`EBPF_DIR_ENV`]: directory of the objects built by `cargo xtask build-ebpf`
 //!   (`<name>.bpf.o` for C, `<name>` for Rust, see [`programs`]);
@@ -22,7 +22,9 @@
 //! they call [`guest()`] to get the environment.
 
 pub mod btrfs;
+pub mod checks;
 pub mod expectations;
+pub mod libbpf_live;
 pub mod libbpf_reference;
 pub mod programs;
 

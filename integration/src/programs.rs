@@ -58,6 +58,27 @@ pub struct BtrfsGetattrRecord {
 // SAFETY: plain integers, repr(C), no padding beyond the explicit field.
 unsafe impl aya::Pod for BtrfsGetattrRecord {}
 
+impl BtrfsGetattrRecord {
+    /// Size of the map value.
+    pub const SIZE: usize = size_of::<BtrfsGetattrRecord>();
+
+    /// Decodes a map value (native byte order, as the kernel wrote it).
+    pub fn from_bytes(bytes: &[u8]) -> BtrfsGetattrRecord {
+        assert_eq!(bytes.len(), Self::SIZE, "record size");
+        let u64_at = |at: usize| u64::from_ne_bytes(bytes[at..at + 8].try_into().unwrap());
+        let u32_at = |at: usize| u32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap());
+        BtrfsGetattrRecord {
+            hits: u64_at(0),
+            ino: u64_at(8),
+            root_objectid: u64_at(16),
+            sectorsize: u32_at(24),
+            nodesize: u32_at(28),
+            tgid: u32_at(32),
+            pad: u32_at(36),
+        }
+    }
+}
+
 /// Indices into [`PROBES_MAP`], and the expectation key each one is checked against.
 pub mod probe {
     /// Number of runs of the probes program.

@@ -282,7 +282,9 @@ fn run_executable(path: &Path, name: &str, settings: &Settings, tally: &mut Tall
     println!("guest-init: running {name}");
     let mut command = Command::new(path);
     command
-        .args(["--include-ignored", "--test-threads=1"])
+        // --show-output prints what passing tests printed (values read vs observed) after their
+        // result lines, so the per-test lines stay parseable.
+        .args(["--include-ignored", "--test-threads=1", "--show-output"])
         .args(&settings.filter)
         .env(GUEST_ENV, "1")
         .env(EBPF_DIR_ENV, EBPF_DIR)
