@@ -422,6 +422,33 @@ fn probe_finds_only_modules_whose_strings_hold_the_name() {
 }
 
 #[test]
+fn probe_many_reads_each_module_once() {
+    let dir = TempDir::new("probe-many");
+    let (vmlinux_bytes, base) = vmlinux();
+    dir.write("vmlinux", &vmlinux_bytes);
+    dir.write("btrfs", &module_defining(&base, "btrfs_inode", 8));
+    dir.write("ext4", &module_defining(&base, "ext4_inode_info", 8));
+    dir.write("both", &module_with_member(&base, "ext4_inode_info"));
+    let kernel = CompositeBtf::from_dir(dir.path()).unwrap();
+
+    let single: u64 = kernel.probe("btrfs_inode").bytes_read;
+    let many = kernel.probe_many(&["btrfs_inode", "ext4_inode_info", "nowhere", ""]);
+    assert_eq!(many.bytes_read, single, "one read per module for all names");
+    assert_eq!(many.scanned, 3);
+    assert_eq!(many.candidates_for("btrfs_inode"), [Arc::from("btrfs")]);
+    assert_eq!(
+        many.candidates_for("ext4_inode_info"),
+        [Arc::from("both"), Arc::from("ext4")]
+    );
+    assert!(many.candidates_for("nowhere").is_empty());
+    assert!(many.candidates_for("").is_empty());
+    assert_eq!(many.candidates.len(), 4, "one entry per name, in order");
+    assert_eq!(many.candidates[2].0, "nowhere");
+    assert_eq!(kernel.module_stats("btrfs").unwrap().probes, 2);
+    assert_eq!(kernel.stats().modules_parsed, 0);
+}
+
+#[test]
 fn origins_and_targets() {
     let (vmlinux_bytes, base) = vmlinux();
     let kernel = CompositeBtf::from_blobs(

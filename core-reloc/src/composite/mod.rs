@@ -45,13 +45,12 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::BtfOrigin;
-use crate::btf::{Btf, BtfBytes, BtfError, Header, Kind, LoadInfo, LoadMethod, TypeId};
+use crate::btf::{Btf, BtfBytes, BtfError, Kind, LoadInfo, LoadMethod, TypeId};
 use crate::relo::TargetBtf;
 
 pub use error::{CompositeError, ModuleError};
+pub use probe::{Probe, ProbeMany};
 pub use stats::{CompositeStats, ModuleState, ModuleStats, ParseReason};
-
-use probe::{ProbeReadError, StringFinder};
 
 /// Where the running kernel exposes its BTF.
 pub const SYS_KERNEL_BTF: &str = "/sys/kernel/btf";
@@ -131,22 +130,6 @@ pub struct CompositeBtf {
     vmlinux_origin: BtfOrigin,
     /// Sorted by name: lookups are binary searches and iteration order is deterministic.
     modules: Vec<ModuleSlot>,
-}
-
-/// The outcome of a name probe over all modules.
-#[derive(Debug, Clone, Default)]
-pub struct Probe {
-    /// Modules that may define a type with the name, in name order. For parsed modules this
-    /// is exact; for the others it means "their string section holds the name", which also
-    /// matches members, enumerators, functions or parameters of that name: parse to confirm.
-    pub candidates: Vec<Arc<str>>,
-    /// Modules that could not be probed (unreadable, vanished, bad header) or whose earlier
-    /// parse failed. Never silently skipped; each is also logged as a warning.
-    pub errors: Vec<ModuleError>,
-    /// Modules whose files or blobs were scanned (not counting parsed or failed ones).
-    pub scanned: usize,
-    /// Bytes read from files by this probe (headers and string sections).
-    pub bytes_read: u64,
 }
 
 impl CompositeBtf {
@@ -433,75 +416,6 @@ impl CompositeBtf {
         })
     }
 
-    /// Modules that may define a type called `name`, without parsing any: see
-    /// [`probe`](Self::probe), whose `candidates` this returns (errors are logged).
-    ///
-    /// May report false positives for modules not yet parsed (a member, enumerator or
-    /// function of that name also matches); confirm by parsing.
-    pub fn modules_containing(&self, name: &str) -> Vec<String> {
-        self.probe(name)
-            .candidates
-            .iter()
-            .map(|name| name.to_string())
-            .collect()
-    }
-
-    /// Scans every module for `name`: parsed modules are asked exactly (do they define a
-    /// type of that name), the others by a substring search for the NUL-terminated name in
-    /// their string section, reading from a file only its header and string section. Nothing
-    /// is parsed or cached; failures are returned in [`Probe::errors`] and logged.
-    pub fn probe(&self, name: &str) -> Probe {
-        let mut probe = Probe::default();
-        let Some(finder) = StringFinder::new(name) else {
-            return probe;
-        };
-        let mut buf = Vec::new();
-        for slot in &self.modules {
-            if let Some(outcome) = slot.outcome.get() {
-                match &outcome.result {
-                    Ok(btf) => {
-                        if own_types_named(btf, name).next().is_some() {
-                            probe.candidates.push(slot.name().clone());
-                        }
-                    }
-                    Err(error) => probe.errors.push(error.clone()),
-                }
-                continue;
-            }
-            probe.scanned += 1;
-            slot.probes.fetch_add(1, Ordering::Relaxed);
-            let found = match &slot.bytes {
-                ModuleBytes::Blob(blob) => Header::parse(blob)
-                    .map(|header| finder.is_in(&blob[header.str_range()]))
-                    .map_err(|error| ModuleError::from_btf(slot.name(), error)),
-                ModuleBytes::File(path) => match probe::read_string_section(path, &mut buf) {
-                    Ok(read) => {
-                        probe.bytes_read += read;
-                        slot.probe_bytes_read.fetch_add(read, Ordering::Relaxed);
-                        Ok(finder.is_in(&buf))
-                    }
-                    Err(ProbeReadError::Io(source)) => Err(ModuleError::Io {
-                        module: slot.name().clone(),
-                        path: path.clone(),
-                        source: Arc::new(source),
-                    }),
-                    Err(ProbeReadError::Invalid(error)) => {
-                        Err(ModuleError::from_btf(slot.name(), error))
-                    }
-                },
-            };
-            match found {
-                Ok(true) => probe.candidates.push(slot.name().clone()),
-                Ok(false) => {}
-                Err(error) => {
-                    log::warn!("probing for {name:?}: {error}");
-                    probe.errors.push(error);
-                }
-            }
-        }
-        probe
-    }
-
     /// A module's statistics; `None` if not listed.
     pub fn module_stats(&self, name: &str) -> Option<ModuleStats> {
         self.slot(name).map(slot_stats)
@@ -570,7 +484,10 @@ fn slot_stats(slot: &ModuleSlot) -> ModuleStats {
 }
 
 /// Ids of a split BTF's own types named `name` (not its base's).
-fn own_types_named<'b>(btf: &'b Btf<'static>, name: &'b str) -> impl Iterator<Item = TypeId> + 'b {
+pub(crate) fn own_types_named<'b>(
+    btf: &'b Btf<'static>,
+    name: &'b str,
+) -> impl Iterator<Item = TypeId> + 'b {
     let first = btf.first_type_id();
     btf.types_by_name(name).filter(move |&id| id >= first)
 }

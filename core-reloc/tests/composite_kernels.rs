@@ -1,0 +1,237 @@
+//! `CompositeBtf` on the Debian 6.1/6.12 kernel BTF directories fetched by
+//! `cargo xtask kernels` into `target/kernels/<series>/btf/` (vmlinux and ~4000 module blobs,
+//! root overridable with `CORE_RELOC_KERNELS`). Missing fixtures fail the tests.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use core_reloc::BtfOrigin;
+use core_reloc::btf::{Kind, LoadMethod};
+use core_reloc::composite::{CompositeBtf, ModuleState, ParseReason};
+
+fn btf_dir(series: &str) -> PathBuf {
+    let root = match std::env::var_os("CORE_RELOC_KERNELS") {
+        Some(root) => PathBuf::from(root),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/kernels"),
+    };
+    let dir = root.join(series).join("btf");
+    assert!(
+        dir.join("vmlinux").is_file() && dir.join("btrfs").is_file(),
+        "missing kernel BTF fixtures in {}: run `cargo xtask kernels` (or set CORE_RELOC_KERNELS)",
+        dir.display()
+    );
+    dir
+}
+
+/// sizeof(struct btrfs_inode) per series.
+const BTRFS_INODE_SIZE: [(&str, u32); 2] = [("6.1", 1152), ("6.12", 1016)];
+
+#[test]
+fn btrfs_is_found_by_probe_and_parsed_alone() {
+    for (series, size) in BTRFS_INODE_SIZE {
+        let kernel = CompositeBtf::from_dir(btf_dir(series)).unwrap();
+        let listed = kernel.stats().modules_listed;
+        assert!(listed > 4000, "{series}: {listed} modules listed");
+        assert_eq!(kernel.vmlinux().load_info().method, LoadMethod::Mapped);
+        assert_eq!(kernel.find_type("btrfs_inode", Kind::Struct), None);
+
+        let probe = kernel.probe("btrfs_inode");
+        assert!(probe.errors.is_empty(), "{series}: {:?}", probe.errors);
+        assert_eq!(probe.scanned, listed);
+        assert!(
+            probe.candidates.iter().any(|m| &**m == "btrfs"),
+            "{series}: {:?}",
+            probe.candidates
+        );
+        eprintln!(
+            "{series}: probe for btrfs_inode: {} candidates {:?}, {} bytes read",
+            probe.candidates.len(),
+            probe.candidates,
+            probe.bytes_read
+        );
+        assert_eq!(kernel.stats().modules_parsed, 0, "the probe parses nothing");
+
+        let btrfs = kernel
+            .module_for(
+                "btrfs",
+                ParseReason::TypeSearch {
+                    type_name: "btrfs_inode".into(),
+                },
+            )
+            .unwrap();
+        let stats = kernel.stats();
+        assert_eq!(stats.parsed_names(), ["btrfs"]);
+        assert_eq!(
+            stats.attempted.len(),
+            1,
+            "{series}: every other module untouched"
+        );
+        assert_eq!(stats.modules_failed, 0);
+        let btrfs_stats = &stats.attempted[0];
+        assert_eq!(btrfs_stats.load.unwrap().method, LoadMethod::Mapped);
+        assert_eq!(
+            btrfs_stats.load.unwrap().bytes as u64,
+            std::fs::metadata(btf_dir(series).join("btrfs"))
+                .unwrap()
+                .len()
+        );
+        assert_eq!(
+            stats.bytes_mapped,
+            (stats.vmlinux.bytes + btrfs_stats.load.unwrap().bytes) as u64
+        );
+        assert_eq!(stats.bytes_read, stats.probe_bytes_read);
+        for name in kernel.module_names().filter(|&n| n != "btrfs") {
+            let module = kernel.module_stats(name).unwrap();
+            assert!(matches!(module.state, ModuleState::NotParsed), "{name}");
+            assert_eq!(module.parse_runs, 0, "{name}");
+        }
+
+        let (origin, id) = kernel.find_type("btrfs_inode", Kind::Struct).unwrap();
+        assert_eq!(origin, BtfOrigin::module("btrfs"));
+        assert!(id.0 >= kernel.vmlinux().type_count());
+        assert_eq!(btrfs.resolved_size(id).unwrap(), size, "{series}");
+        // vmlinux types are still answered from vmlinux.
+        assert_eq!(
+            kernel.find_type("inode", Kind::Struct).map(|(o, _)| o),
+            Some(BtfOrigin::Vmlinux)
+        );
+        // Now exact for btrfs.
+        assert!(
+            kernel
+                .modules_containing("btrfs_inode")
+                .contains(&"btrfs".into())
+        );
+    }
+}
+
+/// Which probe candidates really define `struct btrfs_inode`: only btrfs. The others mention
+/// the name in their strings for another reason (false positives the caller confirms away).
+#[test]
+fn probe_candidates_confirmed_by_parsing() {
+    for (series, _) in BTRFS_INODE_SIZE {
+        let kernel = CompositeBtf::from_dir(btf_dir(series)).unwrap();
+        let candidates = kernel.modules_containing("btrfs_inode");
+        for name in &candidates {
+            kernel
+                .module_for(
+                    name,
+                    ParseReason::TypeSearch {
+                        type_name: "btrfs_inode".into(),
+                    },
+                )
+                .unwrap();
+        }
+        let defining: Vec<String> = candidates
+            .iter()
+            .filter(|name| {
+                let btf = kernel.parsed_module(name).unwrap();
+                btf.types_by_name("btrfs_inode")
+                    .any(|id| id >= btf.first_type_id())
+            })
+            .cloned()
+            .collect();
+        eprintln!("{series}: candidates {candidates:?}, defining {defining:?}");
+        assert_eq!(defining, ["btrfs"], "{series}");
+        assert_eq!(kernel.stats().modules_parsed, candidates.len());
+        // After parsing, the probe is exact.
+        assert_eq!(kernel.modules_containing("btrfs_inode"), ["btrfs"]);
+    }
+}
+
+/// The cost of probing every module of the 6.12 directory, printed for the record
+/// (`cargo test --release --test composite_kernels probe_cost -- --nocapture`).
+#[test]
+fn probe_cost_on_the_6_12_directory() {
+    let dir = btf_dir("6.12");
+    let kernel = CompositeBtf::from_dir(&dir).unwrap();
+    let total_module_bytes: u64 = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name() != "vmlinux")
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    let mut timings = Vec::new();
+    let mut bytes_read = 0;
+    for _ in 0..5 {
+        let start = Instant::now();
+        let probe = kernel.probe("btrfs_inode");
+        timings.push(start.elapsed());
+        bytes_read = probe.bytes_read;
+        assert!(probe.candidates.iter().any(|m| &**m == "btrfs"));
+    }
+    timings.sort();
+    eprintln!(
+        "6.12: probing {} modules for btrfs_inode: first {:?}, median {:?}; \
+         {} bytes read per probe of {} module bytes ({:.1}%)",
+        kernel.module_names().len(),
+        timings[0],
+        timings[timings.len() / 2],
+        bytes_read,
+        total_module_bytes,
+        100.0 * bytes_read as f64 / total_module_bytes as f64
+    );
+    assert!(bytes_read < total_module_bytes);
+
+    // Ten names in one pass cost about one probe: the files are opened and read once.
+    let names = [
+        "btrfs_inode",
+        "btrfs_fs_info",
+        "btrfs_root",
+        "ext4_inode_info",
+        "xfs_inode",
+        "nf_conn",
+        "kvm_vcpu",
+        "sk_buff",
+        "no_such_type_anywhere",
+        "i915_request",
+    ];
+    let start = Instant::now();
+    let many = kernel.probe_many(&names);
+    let elapsed = start.elapsed();
+    eprintln!(
+        "6.12: probe_many for {} names: {elapsed:?}, {} bytes read; candidates per name: {:?}",
+        names.len(),
+        many.bytes_read,
+        many.candidates
+            .iter()
+            .map(|(name, modules)| (name.as_str(), modules.len()))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(many.bytes_read, bytes_read);
+    assert_eq!(
+        many.candidates_for("xfs_inode").first().map(|m| &**m),
+        Some("xfs")
+    );
+    assert!(many.candidates_for("no_such_type_anywhere").is_empty());
+    assert_eq!(kernel.stats().modules_parsed, 0);
+}
+
+/// Every module of both series parses as split BTF on its vmlinux, from several threads at
+/// once, each exactly once. Reports how many are empty.
+#[test]
+fn every_module_parses_once_from_several_threads() {
+    for (series, _) in BTRFS_INODE_SIZE {
+        let kernel = CompositeBtf::from_dir(btf_dir(series)).unwrap();
+        let names: Vec<&str> = kernel.module_names().collect();
+        std::thread::scope(|scope| {
+            for offset in 0..4 {
+                let (kernel, names) = (&kernel, &names);
+                // Each thread walks all modules from a different starting point.
+                scope.spawn(move || {
+                    let start = offset * names.len() / 4;
+                    for name in names[start..].iter().chain(&names[..start]) {
+                        kernel.module(name).unwrap();
+                    }
+                });
+            }
+        });
+        let stats = kernel.stats();
+        assert_eq!(stats.modules_parsed, names.len());
+        assert_eq!(stats.modules_failed, 0);
+        assert!(stats.attempted.iter().all(|m| m.parse_runs == 1));
+        eprintln!(
+            "{series}: {} modules parsed ({} empty), {} bytes mapped",
+            stats.modules_parsed, stats.modules_empty, stats.bytes_mapped
+        );
+    }
+}
