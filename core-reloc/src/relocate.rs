@@ -203,17 +203,20 @@ pub fn select_targets<'c>(
     targets.search();
     if policy.search_on_miss {
         let missing: Vec<String> = targets.unresolved_names().map(str::to_string).collect();
-        for type_name in missing {
-            let probe = composite.probe(&type_name);
+        if !missing.is_empty() {
+            // One read of each module's strings answers every missing name.
+            let probe = composite.probe_many(&missing);
             failures.extend(probe.errors);
-            for module in probe.candidates {
-                let reason = ParseReason::TypeSearch {
-                    type_name: type_name.clone(),
-                };
-                add(&mut targets, &module, reason, &mut failures);
+            for (type_name, modules) in probe.candidates {
+                for module in modules {
+                    let reason = ParseReason::TypeSearch {
+                        type_name: type_name.clone(),
+                    };
+                    add(&mut targets, &module, reason, &mut failures);
+                }
             }
+            targets.search();
         }
-        targets.search();
     }
     Selection {
         targets,

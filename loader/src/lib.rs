@@ -1,1 +1,634 @@
-//! Loads eBPF objects into the kernel after module-aware CO-RE relocation.
+//! Load eBPF objects into the kernel after module-aware CO-RE relocation.
+//!
+//! [`Loader`] relocates an object's CO-RE records against vmlinux *and* the kernel modules
+//! whose types it reads, then hands the relocated object to [`aya::EbpfLoader`]:
+//!
+//! ```no_run
+//! let mut ebpf = loader::Loader::new()
+//!     .with_module_btf("btrfs")
+//!     .load_file("probe.bpf.o")?;
+//! let program: &mut aya::programs::KProbe =
+//!     ebpf.program_mut("btrfs_getattr_probe").unwrap().try_into()?;
+//! program.load()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Module BTF is parsed lazily: only modules named with [`Loader::with_module_btf`], modules
+//! that own a program's attach target (found in `/proc/kallsyms`), and, when a local type
+//! has no candidate in vmlinux, modules whose BTF strings contain its name.
+
+pub mod attach;
+mod error;
+mod report;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use core_reloc::btf::Btf;
+use core_reloc::composite::{CompositeBtf, ParseReason};
+use core_reloc::kallsyms::{self, SymbolOwner};
+use core_reloc::object::BpfObject;
+use core_reloc::patch::Patched;
+use core_reloc::relo::{EngineOptions, ReloError, Resolution, essential_name};
+use core_reloc::relocate::{self, ModulePolicy, RecordResolution};
+
+pub use error::LoadError;
+pub use report::{Failure, FixupReport, ModuleReport, PoisonedSite, Report, Warning};
+
+/// Which modules, beyond those named explicitly, are searched for CO-RE candidates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ModuleSearch {
+    /// Owners of attach targets, and modules whose BTF has a type vmlinux lacks (default).
+    #[default]
+    AttachTargetsAndMisses,
+    /// Owners of attach targets only.
+    AttachTargets,
+    /// Modules whose BTF has a type vmlinux lacks, only.
+    Misses,
+    /// Only the modules named with [`Loader::with_module_btf`].
+    Off,
+    /// Every module (parses them all).
+    All,
+}
+
+impl ModuleSearch {
+    fn attach_targets(self) -> bool {
+        matches!(
+            self,
+            ModuleSearch::AttachTargetsAndMisses | ModuleSearch::AttachTargets
+        )
+    }
+
+    fn misses(self) -> bool {
+        matches!(
+            self,
+            ModuleSearch::AttachTargetsAndMisses | ModuleSearch::Misses
+        )
+    }
+}
+
+/// Where the kernel's BTF comes from.
+#[derive(Debug, Clone)]
+pub enum BtfSource {
+    /// `/sys/kernel/btf` of the running kernel (vmlinux memory-mapped where allowed).
+    System,
+    /// A directory laid out like `/sys/kernel/btf` (e.g. offline BTF of another kernel).
+    Directory(PathBuf),
+    /// An already opened composite, shared between loaders.
+    Composite(Arc<CompositeBtf>),
+}
+
+/// Where module ownership of attach targets is looked up.
+#[derive(Debug, Clone)]
+pub enum KallsymsSource {
+    /// `/proc/kallsyms` of the running kernel.
+    Proc,
+    /// A kallsyms text (e.g. saved from another machine).
+    Text(Arc<str>),
+    /// Do not look attach targets up.
+    None,
+}
+
+/// An object relocated for the target kernel, not yet loaded.
+#[derive(Debug, Clone)]
+pub struct Relocated {
+    /// The relocated ELF object, with `.BTF.ext`'s CO-RE records hidden so aya does not
+    /// relocate again.
+    pub bytes: Vec<u8>,
+    /// What was done.
+    pub report: Report,
+}
+
+/// Relocates eBPF objects with module-aware CO-RE and loads them with aya.
+///
+/// Builder-style, like [`aya::EbpfLoader`]; a `Loader` can be reused, and it opens the
+/// kernel's BTF once, on first use.
+///
+/// ```no_run
+/// use loader::{Loader, ModuleSearch};
+/// let relocated = Loader::new()
+///     .btf_directory("/srv/btf/6.12")
+///     .module_search(ModuleSearch::Off)
+///     .with_module_btf("btrfs")
+///     .relocate_file("probe.bpf.o")?;
+/// for fixup in &relocated.report.fixups {
+///     println!("{fixup}");
+/// }
+/// # Ok::<(), loader::LoadError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Loader {
+    source: BtfSource,
+    kallsyms: KallsymsSource,
+    modules: Vec<String>,
+    search: ModuleSearch,
+    strict: bool,
+    composite: Arc<OnceLock<Arc<CompositeBtf>>>,
+}
+
+impl Default for Loader {
+    fn default() -> Self {
+        Loader::new()
+    }
+}
+
+impl Loader {
+    /// A loader for the running kernel: `/sys/kernel/btf`, `/proc/kallsyms`, attach-target
+    /// and on-miss module search.
+    ///
+    /// ```
+    /// let loader = loader::Loader::new();
+    /// ```
+    pub fn new() -> Loader {
+        Loader {
+            source: BtfSource::System,
+            kallsyms: KallsymsSource::Proc,
+            modules: Vec::new(),
+            search: ModuleSearch::default(),
+            strict: false,
+            composite: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Searches `module`'s BTF (`/sys/kernel/btf/<module>`) for types vmlinux lacks.
+    ///
+    /// ```
+    /// let loader = loader::Loader::new().with_module_btf("btrfs").with_module_btf("xfs");
+    /// ```
+    pub fn with_module_btf(mut self, module: &str) -> Loader {
+        if !self.modules.iter().any(|known| known == module) {
+            self.modules.push(module.to_string());
+        }
+        self
+    }
+
+    /// Chooses which other modules are searched.
+    ///
+    /// ```
+    /// let loader = loader::Loader::new().module_search(loader::ModuleSearch::Off);
+    /// ```
+    pub fn module_search(mut self, search: ModuleSearch) -> Loader {
+        self.search = search;
+        self
+    }
+
+    /// Reads BTF from a directory laid out like `/sys/kernel/btf`.
+    ///
+    /// ```
+    /// let loader = loader::Loader::new().btf_directory("target/kernels/6.12/btf");
+    /// ```
+    pub fn btf_directory(self, path: impl Into<PathBuf>) -> Loader {
+        self.btf_source(BtfSource::Directory(path.into()))
+    }
+
+    /// Sets where BTF comes from.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// let shared = Arc::new(core_reloc::composite::CompositeBtf::from_sys()?);
+    /// let loader = loader::Loader::new().btf_source(loader::BtfSource::Composite(shared));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn btf_source(mut self, source: BtfSource) -> Loader {
+        self.source = source;
+        self.composite = Arc::new(OnceLock::new());
+        self
+    }
+
+    /// Sets where attach-target owners are looked up.
+    ///
+    /// ```
+    /// let text = "0 t btrfs_getattr\t[btrfs]\n";
+    /// let loader = loader::Loader::new().kallsyms(loader::KallsymsSource::Text(text.into()));
+    /// ```
+    pub fn kallsyms(mut self, kallsyms: KallsymsSource) -> Loader {
+        self.kallsyms = kallsyms;
+        self
+    }
+
+    /// Makes warnings errors: a type found only in an unsearched module, a module that could
+    /// not be searched, and `target_type_id` resolving to a module type.
+    ///
+    /// ```
+    /// let loader = loader::Loader::new().strict(true);
+    /// ```
+    pub fn strict(mut self, strict: bool) -> Loader {
+        self.strict = strict;
+        self
+    }
+
+    /// The kernel's BTF, opened on first use and kept for later objects.
+    ///
+    /// ```no_run
+    /// let loader = loader::Loader::new();
+    /// println!("{} modules have BTF", loader.composite()?.module_names().len());
+    /// # Ok::<(), loader::LoadError>(())
+    /// ```
+    pub fn composite(&self) -> Result<&Arc<CompositeBtf>, LoadError> {
+        if let Some(composite) = self.composite.get() {
+            return Ok(composite);
+        }
+        let opened = match &self.source {
+            BtfSource::System => Arc::new(CompositeBtf::from_sys()?),
+            BtfSource::Directory(path) => Arc::new(CompositeBtf::from_dir(path)?),
+            BtfSource::Composite(composite) => composite.clone(),
+        };
+        Ok(self.composite.get_or_init(|| opened))
+    }
+
+    /// Relocates an object file without loading it.
+    ///
+    /// ```no_run
+    /// let relocated = loader::Loader::new().relocate_file("probe.bpf.o")?;
+    /// std::fs::write("probe.relocated.o", &relocated.bytes).unwrap();
+    /// # Ok::<(), loader::LoadError>(())
+    /// ```
+    pub fn relocate_file(&self, path: impl AsRef<Path>) -> Result<Relocated, LoadError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| LoadError::ReadObject {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.relocate(&bytes)
+    }
+
+    /// Relocates an object without loading it: the bytes aya would get, and the report.
+    ///
+    /// ```no_run
+    /// let bytes = std::fs::read("probe.bpf.o").unwrap();
+    /// let relocated = loader::Loader::new().with_module_btf("btrfs").relocate(&bytes)?;
+    /// assert!(relocated.report.fixups.iter().all(|f| !f.poisoned()));
+    /// # Ok::<(), loader::LoadError>(())
+    /// ```
+    pub fn relocate(&self, bytes: &[u8]) -> Result<Relocated, LoadError> {
+        let object = BpfObject::parse(bytes)?;
+        if object.record_count() == 0 {
+            // Nothing to relocate: no BTF is opened at all.
+            return Ok(Relocated {
+                bytes: bytes.to_vec(),
+                report: Report::default(),
+            });
+        }
+        let local = relocate::local_btf(&object)?;
+        let composite = self.composite()?;
+        let mut report = Report::default();
+
+        let mut policy = ModulePolicy {
+            modules: Vec::new(),
+            search_on_miss: self.search.misses(),
+            all_modules: self.search == ModuleSearch::All,
+        };
+        for module in &self.modules {
+            if !composite.has_module(module) {
+                return Err(LoadError::Module(
+                    core_reloc::composite::ModuleError::NotListed {
+                        module: module.clone(),
+                    },
+                ));
+            }
+            policy
+                .modules
+                .push((module.clone(), ParseReason::Requested));
+        }
+        if self.search.attach_targets() {
+            self.add_attach_target_modules(&object, composite, &mut policy, &mut report)?;
+        }
+
+        let selection = relocate::select_targets(composite, &object, &local, &policy);
+        for failure in &selection.module_failures {
+            if self.modules.iter().any(|module| module == failure.module()) {
+                return Err(LoadError::Module(failure.clone()));
+            }
+            report.warnings.push(Warning::ModuleFailed {
+                module: failure.module().to_string(),
+                error: failure.to_string(),
+            });
+        }
+        let options = EngineOptions {
+            strict_module_type_ids: self.strict,
+        };
+        let resolutions = relocate::resolve_object(&object, &local, &selection.targets, options);
+        let failures = failures(&resolutions);
+        if !failures.is_empty() {
+            return Err(LoadError::Relocation(failures));
+        }
+        self.check_unsearched_modules(composite, &local, &resolutions, &mut report);
+        let relocated = relocate::apply(&object, &resolutions).map_err(|error| match error {
+            relocate::ApplyError::Object(error) => LoadError::Object(error),
+            relocate::ApplyError::Unresolved(lines) => LoadError::Relocation(
+                lines
+                    .into_iter()
+                    .map(|message| Failure {
+                        section: String::new(),
+                        message,
+                        candidates: Vec::new(),
+                    })
+                    .collect(),
+            ),
+        })?;
+        report.fixups = fixup_reports(&resolutions, &relocated.outcomes);
+        report.programs = program_sections(bytes, &object);
+        report.record_stats(&composite.stats());
+        if self.strict
+            && let Some(warning) = report.warnings.first()
+        {
+            return Err(LoadError::Strict(Box::new(warning.clone())));
+        }
+        for warning in &report.warnings {
+            log::warn!("{warning}");
+        }
+        Ok(Relocated {
+            bytes: relocated.bytes,
+            report,
+        })
+    }
+
+    /// Relocates and loads an object file with a default [`aya::EbpfLoader`].
+    ///
+    /// ```no_run
+    /// let ebpf = loader::Loader::new().with_module_btf("btrfs").load_file("probe.bpf.o")?;
+    /// # Ok::<(), loader::LoadError>(())
+    /// ```
+    pub fn load_file(&self, path: impl AsRef<Path>) -> Result<aya::Ebpf, LoadError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| LoadError::ReadObject {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.load(&bytes)
+    }
+
+    /// Relocates and loads an object with a default [`aya::EbpfLoader`].
+    ///
+    /// ```no_run
+    /// let bytes = std::fs::read("probe.bpf.o").unwrap();
+    /// let ebpf = loader::Loader::new().load(&bytes)?;
+    /// # Ok::<(), loader::LoadError>(())
+    /// ```
+    pub fn load(&self, bytes: &[u8]) -> Result<aya::Ebpf, LoadError> {
+        self.load_with(bytes, &mut aya::EbpfLoader::new())
+            .map(|(ebpf, _)| ebpf)
+    }
+
+    /// Relocates an object and loads it with an [`aya::EbpfLoader`] the caller configured
+    /// (globals, map pin paths, max entries, extensions, verifier log level, ...). Returns
+    /// the report too, for [`Loader::load_program`] diagnostics.
+    ///
+    /// ```no_run
+    /// let bytes = std::fs::read("probe.bpf.o").unwrap();
+    /// let pid: u32 = std::process::id();
+    /// let mut aya_loader = aya::EbpfLoader::new();
+    /// aya_loader.set_global("target_pid", &pid, true);
+    /// let (ebpf, report) = loader::Loader::new().load_with(&bytes, &mut aya_loader)?;
+    /// # Ok::<(), loader::LoadError>(())
+    /// ```
+    pub fn load_with(
+        &self,
+        bytes: &[u8],
+        aya_loader: &mut aya::EbpfLoader<'_>,
+    ) -> Result<(aya::Ebpf, Report), LoadError> {
+        let relocated = self.relocate(bytes)?;
+        let ebpf = aya_loader.load(&relocated.bytes)?;
+        Ok((ebpf, relocated.report))
+    }
+
+    /// Loads one program through `load` (e.g. `|p: &mut KProbe| p.load()`) and, when the
+    /// verifier rejects an instruction this loader poisoned, says which CO-RE relocation
+    /// failed instead of `invalid func unknown#195896080`.
+    ///
+    /// ```no_run
+    /// use aya::programs::KProbe;
+    /// let bytes = std::fs::read("probe.bpf.o").unwrap();
+    /// let (mut ebpf, report) = loader::Loader::new().load_with(&bytes, &mut aya::EbpfLoader::new())?;
+    /// loader::Loader::load_program(&mut ebpf, &report, "probe", |p: &mut KProbe| p.load())?;
+    /// # Ok::<(), loader::LoadError>(())
+    /// ```
+    pub fn load_program<P>(
+        ebpf: &mut aya::Ebpf,
+        report: &Report,
+        name: &str,
+        load: impl FnOnce(&mut P) -> Result<(), aya::programs::ProgramError>,
+    ) -> Result<(), LoadError>
+    where
+        for<'p> &'p mut P:
+            TryFrom<&'p mut aya::programs::Program, Error = aya::programs::ProgramError>,
+    {
+        let wrap = |source| LoadError::Program {
+            program: name.to_string(),
+            source,
+        };
+        let program = ebpf
+            .program_mut(name)
+            .ok_or_else(|| wrap(aya::programs::ProgramError::UnexpectedProgramType))?;
+        let program: &mut P = program.try_into().map_err(wrap)?;
+        let section = report.program_section(name);
+        load(program).map_err(|source| diagnose(report, name, section, source))
+    }
+
+    fn add_attach_target_modules(
+        &self,
+        object: &BpfObject<'_>,
+        composite: &CompositeBtf,
+        policy: &mut ModulePolicy,
+        report: &mut Report,
+    ) -> Result<(), LoadError> {
+        let targets: Vec<(&str, String)> = object
+            .program_sections()
+            .iter()
+            .filter_map(|section| {
+                attach::attach_target(section.name)
+                    .map(|target| (section.name, target.kallsyms_symbol()))
+            })
+            .collect();
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let text: Arc<str> = match &self.kallsyms {
+            KallsymsSource::None => return Ok(()),
+            KallsymsSource::Text(text) => text.clone(),
+            KallsymsSource::Proc => std::fs::read_to_string("/proc/kallsyms")
+                .map_err(|error| LoadError::Kallsyms(format!("/proc/kallsyms: {error}")))?
+                .into(),
+        };
+        let symbols: Vec<&str> = targets.iter().map(|(_, symbol)| symbol.as_str()).collect();
+        let owners = kallsyms::owners_of(&text, &symbols)?;
+        for (section, symbol) in &targets {
+            for owner in owners.get(symbol.as_str()).into_iter().flatten() {
+                let SymbolOwner::Module(module) = owner else {
+                    continue;
+                };
+                if composite.has_module(module) {
+                    policy.modules.push((
+                        module.to_string(),
+                        ParseReason::AttachTarget {
+                            symbol: symbol.clone(),
+                        },
+                    ));
+                } else {
+                    report.warnings.push(Warning::AttachModuleWithoutBtf {
+                        section: section.to_string(),
+                        module: module.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Warns about relocations that found nothing while a module not searched has the type;
+    /// records poisoned sites for verifier diagnostics.
+    fn check_unsearched_modules(
+        &self,
+        composite: &CompositeBtf,
+        local: &Btf<'_>,
+        resolutions: &[RecordResolution<'_>],
+        report: &mut Report,
+    ) {
+        let mut probed: HashMap<String, Vec<String>> = HashMap::new();
+        for resolution in resolutions {
+            let Ok(resolved) = &resolution.result else {
+                continue;
+            };
+            let nothing_found = resolved.target.is_none()
+                && resolved.candidates.is_empty()
+                && resolution.record.kind != core_reloc::ext::CoreReloKind::TypeIdLocal;
+            let unsearched_modules = if nothing_found {
+                let name = local
+                    .type_name(core_reloc::btf::TypeId(resolution.record.type_id))
+                    .map(essential_name)
+                    .unwrap_or("")
+                    .to_string();
+                let modules = probed
+                    .entry(name.clone())
+                    .or_insert_with(|| unsearched_modules_with(composite, &name))
+                    .clone();
+                if !modules.is_empty() {
+                    report.warnings.push(Warning::TypeInUnsearchedModule {
+                        record_index: resolution.site.record_index,
+                        kind: resolution.record.kind,
+                        access: resolved.access.clone(),
+                        type_name: name,
+                        modules: modules.clone(),
+                    });
+                }
+                modules
+            } else {
+                Vec::new()
+            };
+            if resolved.fixup.is_poison() {
+                report.poisoned.push(PoisonedSite {
+                    section: resolution.section.to_string(),
+                    insn: resolution.site.insn_index,
+                    record_index: resolution.site.record_index,
+                    kind: resolution.record.kind,
+                    access: resolved.access.clone(),
+                    unsearched_modules,
+                });
+            }
+        }
+    }
+}
+
+/// Modules not yet parsed whose BTF strings hold `name` (cheap: no parsing).
+fn unsearched_modules_with(composite: &CompositeBtf, name: &str) -> Vec<String> {
+    if name.is_empty() {
+        return Vec::new();
+    }
+    composite
+        .probe(name)
+        .candidates
+        .iter()
+        .filter(|module| composite.parsed_module(module).is_none())
+        .map(|module| module.to_string())
+        .collect()
+}
+
+fn failures(resolutions: &[RecordResolution<'_>]) -> Vec<Failure> {
+    resolutions
+        .iter()
+        .filter_map(|resolution| {
+            let error: &ReloError = resolution.result.as_ref().err()?;
+            Some(Failure {
+                section: resolution.section.to_string(),
+                message: error.to_string(),
+                candidates: Vec::new(),
+            })
+        })
+        .collect()
+}
+
+fn fixup_reports(
+    resolutions: &[RecordResolution<'_>],
+    outcomes: &[(core_reloc::fixup::RelocationSite, Patched)],
+) -> Vec<FixupReport> {
+    resolutions
+        .iter()
+        .filter_map(|resolution| {
+            let resolved: &Resolution = resolution.result.as_ref().ok()?;
+            let patched = outcomes
+                .iter()
+                .find(|(site, _)| *site == resolution.site)
+                .map(|(_, patched)| patched);
+            let (old, new) = match patched {
+                Some(Patched::Rewritten { old, new, .. }) => (*old, Some(*new)),
+                Some(Patched::Poisoned { .. }) | None => (resolved.fixup.orig_val, None),
+            };
+            Some(FixupReport {
+                record_index: resolution.site.record_index,
+                section: resolution.section.to_string(),
+                insn: resolution.site.insn_index,
+                kind: resolution.record.kind,
+                local_type: resolved.local_type.clone(),
+                spec: resolved.spec.clone(),
+                access: resolved.access.clone(),
+                target: resolved.target.clone(),
+                old,
+                new,
+            })
+        })
+        .collect()
+}
+
+/// Program names (their function symbols, as aya names programs) and their sections.
+fn program_sections(object_bytes: &[u8], object: &BpfObject<'_>) -> Vec<(String, String)> {
+    use object::{Object, ObjectSymbol, SymbolKind};
+    let Ok(file) = object::File::parse(object_bytes) else {
+        return Vec::new();
+    };
+    file.symbols()
+        .filter(|symbol| symbol.kind() == SymbolKind::Text && symbol.is_global())
+        .filter_map(|symbol| {
+            let index = symbol.section_index()?.0;
+            let section = object.program_section(index)?;
+            Some((symbol.name().ok()?.to_string(), section.name.to_string()))
+        })
+        .collect()
+}
+
+fn diagnose(
+    report: &Report,
+    name: &str,
+    section: Option<&str>,
+    source: aya::programs::ProgramError,
+) -> LoadError {
+    if let aya::programs::ProgramError::LoadError { verifier_log, .. } = &source {
+        let log = verifier_log.to_string();
+        if let Some(site) = report
+            .poisoned_sites_in_log(&log, section)
+            .into_iter()
+            .next()
+        {
+            return LoadError::PoisonedRelocation {
+                program: name.to_string(),
+                insn: site.insn,
+                site: Box::new(site.clone()),
+                source,
+            };
+        }
+    }
+    LoadError::Program {
+        program: name.to_string(),
+        source,
+    }
+}

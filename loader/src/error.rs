@@ -1,0 +1,76 @@
+//! Typed errors of the loader; each keeps its cause and names the module, type or field.
+
+use core_reloc::composite::{CompositeError, ModuleError};
+use core_reloc::kallsyms::KallsymsError;
+use core_reloc::object::ObjectError;
+use core_reloc::relocate::LocalBtfError;
+
+use crate::report::{Failure, PoisonedSite, Warning};
+
+/// Why relocating or loading an object failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The object file could not be read.
+    #[error("reading {path}: {source}")]
+    ReadObject {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The ELF object is malformed.
+    #[error("the object: {0}")]
+    Object(#[from] ObjectError),
+    /// The object's own BTF is missing or malformed.
+    #[error(transparent)]
+    LocalBtf(#[from] LocalBtfError),
+    /// The kernel's BTF (vmlinux) could not be opened.
+    #[error("kernel BTF: {0}")]
+    KernelBtf(#[from] CompositeError),
+    /// A module named with `with_module_btf` has no usable BTF.
+    #[error("module named with with_module_btf: {0}")]
+    Module(#[source] ModuleError),
+    /// `/proc/kallsyms` (or the text given instead) could not be read or parsed.
+    #[error("kallsyms: {0}")]
+    Kallsyms(String),
+    /// A kallsyms line is malformed.
+    #[error(transparent)]
+    KallsymsLine(#[from] KallsymsError),
+    /// CO-RE relocations failed; each names its record, section, instruction and access.
+    #[error("{} CO-RE relocation(s) failed:{}", .0.len(), list(.0))]
+    Relocation(Vec<Failure>),
+    /// In strict mode, a warning is an error.
+    #[error("strict mode: {0}")]
+    Strict(Box<Warning>),
+    /// aya refused the relocated object.
+    #[error("aya: {0}")]
+    Aya(#[from] aya::EbpfError),
+    /// The verifier rejected a program at an instruction poisoned because a CO-RE relocation
+    /// found nothing in the target kernel.
+    #[error("program {program}: the verifier reached instruction #{insn}, poisoned because {site}")]
+    PoisonedRelocation {
+        /// The program's name.
+        program: String,
+        /// The instruction index in the verifier's log.
+        insn: usize,
+        /// The relocation that was poisoned there.
+        site: Box<PoisonedSite>,
+        /// The verifier's error.
+        #[source]
+        source: aya::programs::ProgramError,
+    },
+    /// Loading a program failed for another reason.
+    #[error("program {program}: {source}")]
+    Program {
+        /// The program's name.
+        program: String,
+        /// aya's error, with the verifier log.
+        #[source]
+        source: aya::programs::ProgramError,
+    },
+}
+
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    items.iter().map(|item| format!("\n  {item}")).collect()
+}
