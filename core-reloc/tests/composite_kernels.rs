@@ -235,3 +235,31 @@ fn every_module_parses_once_from_several_threads() {
         );
     }
 }
+
+/// The running kernel's `/sys/kernel/btf`, when it has one (not a fixture: kernels without
+/// BTF exist, so its absence is reported, not failed). vmlinux is mapped on Linux >= 6.16 and
+/// read before.
+#[test]
+fn host_sys_kernel_btf() {
+    if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+        eprintln!("host has no /sys/kernel/btf/vmlinux: nothing to check");
+        return;
+    }
+    let kernel = CompositeBtf::from_sys().unwrap();
+    let stats = kernel.stats();
+    assert_ne!(stats.vmlinux.method, LoadMethod::InMemory);
+    assert!(kernel.find_type("task_struct", Kind::Struct).is_some());
+    let probe = kernel.probe("btrfs_inode");
+    assert!(probe.errors.is_empty(), "{:?}", probe.errors);
+    eprintln!(
+        "host: vmlinux {:?} ({} bytes), {} modules, probe read {} bytes, candidates {:?}",
+        stats.vmlinux.method,
+        stats.vmlinux.bytes,
+        stats.modules_listed,
+        probe.bytes_read,
+        probe.candidates
+    );
+    for name in probe.candidates {
+        kernel.module(&name).unwrap();
+    }
+}

@@ -84,6 +84,7 @@ struct ParseOutcome {
 
 #[derive(Debug)]
 struct ModuleSlot {
+    name: Arc<str>,
     /// `BtfOrigin::Module(name)`; handed out by reference, so it lives in the slot.
     origin: BtfOrigin,
     bytes: ModuleBytes,
@@ -95,8 +96,10 @@ struct ModuleSlot {
 
 impl ModuleSlot {
     fn new(name: &str, bytes: ModuleBytes) -> ModuleSlot {
+        let name: Arc<str> = Arc::from(name);
         ModuleSlot {
-            origin: BtfOrigin::module(name),
+            origin: BtfOrigin::Module(name.clone()),
+            name,
             bytes,
             outcome: OnceLock::new(),
             parse_runs: AtomicU32::new(0),
@@ -106,11 +109,7 @@ impl ModuleSlot {
     }
 
     fn name(&self) -> &Arc<str> {
-        match &self.origin {
-            BtfOrigin::Module(name) => name,
-            // Slots are only ever created with a module origin.
-            BtfOrigin::Vmlinux => unreachable!("module slot with vmlinux origin"),
-        }
+        &self.name
     }
 
     fn parsed(&self) -> Option<&Btf<'static>> {
@@ -134,6 +133,13 @@ pub struct CompositeBtf {
 
 impl CompositeBtf {
     /// The running kernel's BTF, from [`SYS_KERNEL_BTF`].
+    ///
+    /// ```no_run
+    /// use core_reloc::composite::CompositeBtf;
+    /// let kernel = CompositeBtf::from_sys()?;
+    /// println!("vmlinux {:?}, {} modules", kernel.stats().vmlinux, kernel.module_names().len());
+    /// # Ok::<(), core_reloc::composite::CompositeError>(())
+    /// ```
     pub fn from_sys() -> Result<CompositeBtf, CompositeError> {
         CompositeBtf::from_dir(SYS_KERNEL_BTF)
     }
@@ -194,6 +200,19 @@ impl CompositeBtf {
     /// In-memory BTF: vmlinux bytes and `(module name, bytes)` pairs. Nothing is copied for
     /// vmlinux given as a `Vec<u8>`, nor for modules given as `Arc<[u8]>`; modules are parsed
     /// on demand like files.
+    ///
+    /// ```
+    /// use core_reloc::btf::{Btf, BtfBuilder};
+    /// use core_reloc::composite::{CompositeBtf, CompositeError};
+    ///
+    /// let vmlinux = BtfBuilder::new().build();
+    /// let module = BtfBuilder::new_split(&Btf::parse(&vmlinux[..])?).build();
+    /// let kernel = CompositeBtf::from_blobs(vmlinux.clone(), [("nfs", module.clone())])?;
+    /// assert_eq!(kernel.module_names().collect::<Vec<_>>(), ["nfs"]);
+    /// let twice = CompositeBtf::from_blobs(vmlinux, [("nfs", module.clone()), ("nfs", module)]);
+    /// assert!(matches!(twice, Err(CompositeError::DuplicateModule { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_blobs<N, B>(
         vmlinux: impl Into<BtfBytes<'static>>,
         modules: impl IntoIterator<Item = (N, B)>,
@@ -273,6 +292,20 @@ impl CompositeBtf {
 
     /// The origin for `name` (`"vmlinux"` or a listed module), by reference so it can feed
     /// [`TargetBtf`]; `None` for names not listed.
+    ///
+    /// ```
+    /// use core_reloc::btf::{Btf, BtfBuilder};
+    /// use core_reloc::composite::CompositeBtf;
+    /// use core_reloc::BtfOrigin;
+    ///
+    /// let vmlinux = BtfBuilder::new().build();
+    /// let module = BtfBuilder::new_split(&Btf::parse(&vmlinux[..])?).build();
+    /// let kernel = CompositeBtf::from_blobs(vmlinux, [("xfs", module)])?;
+    /// assert_eq!(kernel.origin_of("vmlinux"), Some(&BtfOrigin::Vmlinux));
+    /// assert_eq!(kernel.origin_of("xfs"), Some(&BtfOrigin::module("xfs")));
+    /// assert_eq!(kernel.origin_of("ext4"), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn origin_of(&self, name: &str) -> Option<&BtfOrigin> {
         if name == VMLINUX {
             return Some(&self.vmlinux_origin);
@@ -285,6 +318,27 @@ impl CompositeBtf {
     /// The result, including a failure, is cached: a broken module is parsed and reported
     /// (with `log::warn!`) once and keeps returning the same error. Concurrent first calls
     /// parse once; the others wait for that result.
+    ///
+    /// How the bytes were loaded is in [`module_stats`](Self::module_stats) (the module's
+    /// own [`Btf::load_info`] says `InMemory`: the composite loads the file itself, so that
+    /// it can account for bytes even when parsing fails).
+    ///
+    /// ```
+    /// use core_reloc::btf::{Btf, BtfBuilder};
+    /// use core_reloc::composite::{CompositeBtf, ModuleError};
+    ///
+    /// let vmlinux = BtfBuilder::new().build();
+    /// let good = BtfBuilder::new_split(&Btf::parse(&vmlinux[..])?).build();
+    /// let kernel = CompositeBtf::from_blobs(vmlinux, [("good", good), ("broken", vec![1, 2, 3])])?;
+    /// assert!(kernel.module("good").is_ok());
+    /// let error = kernel.module("broken").unwrap_err();
+    /// assert!(matches!(error, ModuleError::Invalid { .. }));
+    /// assert_eq!(error.module(), "broken");
+    /// assert_eq!(kernel.module_stats("broken").unwrap().parse_runs, 1);
+    /// kernel.module("broken").unwrap_err(); // cached: not parsed again
+    /// assert_eq!(kernel.module_stats("broken").unwrap().parse_runs, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn module(&self, name: &str) -> Result<&Btf<'static>, ModuleError> {
         self.module_for(name, ParseReason::Requested)
     }
@@ -405,6 +459,24 @@ impl CompositeBtf {
     /// The first type named `name` of kind `kind`, in vmlinux, then in the modules already
     /// parsed (in name order). Never parses a module; use [`probe`](Self::probe) and
     /// [`module_for`](Self::module_for) to bring one in.
+    ///
+    /// ```
+    /// use core_reloc::btf::{Btf, BtfBuilder, Kind};
+    /// use core_reloc::composite::{CompositeBtf, ParseReason};
+    /// use core_reloc::BtfOrigin;
+    ///
+    /// let vmlinux = BtfBuilder::new().build();
+    /// let mut xfs = BtfBuilder::new_split(&Btf::parse(&vmlinux[..])?);
+    /// xfs.add_struct("xfs_inode", 64, &[]);
+    /// let kernel = CompositeBtf::from_blobs(vmlinux, [("xfs", xfs.build())])?;
+    /// assert_eq!(kernel.find_type("xfs_inode", Kind::Struct), None); // xfs not parsed
+    /// for module in kernel.modules_containing("xfs_inode") {
+    ///     kernel.module_for(&module, ParseReason::TypeSearch { type_name: "xfs_inode".into() })?;
+    /// }
+    /// let (origin, id) = kernel.find_type("xfs_inode", Kind::Struct).unwrap();
+    /// assert_eq!((origin, id.0), (BtfOrigin::module("xfs"), 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn find_type(&self, name: &str, kind: Kind) -> Option<(BtfOrigin, TypeId)> {
         if let Some(id) = self.vmlinux.find_by_name_kind(name, kind) {
             return Some((BtfOrigin::Vmlinux, id));
@@ -422,6 +494,22 @@ impl CompositeBtf {
     }
 
     /// A snapshot of what has been parsed, mapped and read so far.
+    ///
+    /// ```
+    /// use core_reloc::btf::{Btf, BtfBuilder, LoadMethod};
+    /// use core_reloc::composite::{CompositeBtf, ModuleState, ParseReason};
+    ///
+    /// let vmlinux = BtfBuilder::new().build();
+    /// let empty = BtfBuilder::new_split(&Btf::parse(&vmlinux[..])?).build();
+    /// let kernel = CompositeBtf::from_blobs(vmlinux, [("a", empty.clone()), ("b", empty)])?;
+    /// kernel.module_for("b", ParseReason::Other("example".into()))?;
+    /// let stats = kernel.stats();
+    /// assert_eq!(stats.vmlinux.method, LoadMethod::InMemory);
+    /// assert_eq!((stats.modules_listed, stats.modules_parsed, stats.modules_empty), (2, 1, 1));
+    /// assert_eq!(stats.attempted[0].reason, Some(ParseReason::Other("example".into())));
+    /// assert!(matches!(stats.attempted[0].state, ModuleState::Empty));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stats(&self) -> CompositeStats {
         let mut stats = CompositeStats {
             vmlinux: self.vmlinux.load_info(),
@@ -516,6 +604,7 @@ fn list_modules(dir: &Path) -> Result<Vec<ModuleSlot>, CompositeError> {
         // `file_type` comes from the directory entry, no extra syscall on most file systems.
         // An entry that vanished meanwhile stays listed: its parse will report it.
         if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            log::debug!("{}: ignoring subdirectory {name}", dir.display());
             continue;
         }
         modules.push(ModuleSlot::new(name, ModuleBytes::File(entry.path())));
