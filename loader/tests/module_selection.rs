@@ -1,0 +1,232 @@
+//! Module selection with offline BTF of Debian kernels (relocation only; the VM suite loads
+//! the same objects into those kernels): explicit modules, attach targets from kallsyms, the
+//! on-miss probe, search off with its warning, strict mode, and laziness.
+
+mod common;
+
+use core_reloc::BtfOrigin;
+use core_reloc::composite::ParseReason;
+use core_reloc::ext::CoreReloKind;
+use loader::{KallsymsSource, LoadError, Loader, ModuleSearch, Warning};
+
+fn getattr_object() -> Vec<u8> {
+    std::fs::read(common::ebpf_object("btrfs_getattr.bpf.o")).unwrap()
+}
+
+fn probes_object() -> Vec<u8> {
+    std::fs::read(common::ebpf_object("btrfs_probes.bpf.o")).unwrap()
+}
+
+fn offline(series: &str) -> Loader {
+    Loader::new()
+        .btf_directory(common::kernel_btf_dir(series))
+        .kallsyms(KallsymsSource::None)
+}
+
+#[test_log::test]
+fn explicit_module_resolves_btrfs_fields_and_parses_only_btrfs() {
+    for (series, i_ino_offset) in [("6.1", 520 + 64), ("6.12", 392 + 64)] {
+        let relocated = offline(series)
+            .module_search(ModuleSearch::Off)
+            .with_module_btf("btrfs")
+            .relocate(&getattr_object())
+            .unwrap();
+        let report = &relocated.report;
+        assert_eq!(report.parsed_modules(), ["btrfs"], "{series}");
+        assert_eq!(report.modules[0].reason, Some(ParseReason::Requested));
+        let i_ino = report
+            .fixups
+            .iter()
+            .find(|f| f.access == "struct btrfs_inode.vfs_inode.i_ino")
+            .unwrap();
+        assert_eq!(
+            i_ino.target.as_ref().unwrap().origin,
+            BtfOrigin::module("btrfs")
+        );
+        assert_eq!(i_ino.new, Some(i_ino_offset), "{series}");
+        assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+        // vmlinux types still come from vmlinux.
+        let dentry = report
+            .fixups
+            .iter()
+            .find(|f| f.access == "struct path.dentry")
+            .unwrap();
+        assert_eq!(dentry.target.as_ref().unwrap().origin, BtfOrigin::Vmlinux);
+    }
+}
+
+#[test_log::test]
+fn attach_target_owner_is_found_in_kallsyms() {
+    // Saved kallsyms lines: the probe's target and a clone of another btrfs function.
+    let kallsyms = "ffffffff81000000 T _stext\n\
+                    ffffffffc0a01230 t btrfs_getattr\t[btrfs]\n\
+                    ffffffffc0a05550 t btrfs_sync_file.isra.0\t[btrfs]\n";
+    let relocated = offline("6.12")
+        .kallsyms(KallsymsSource::Text(kallsyms.into()))
+        .module_search(ModuleSearch::AttachTargets)
+        .relocate(&getattr_object())
+        .unwrap();
+    let report = &relocated.report;
+    assert_eq!(report.parsed_modules(), ["btrfs"]);
+    assert_eq!(
+        report.modules[0].reason,
+        Some(ParseReason::AttachTarget {
+            symbol: "btrfs_getattr".into()
+        })
+    );
+    assert!(report.fixups.iter().all(|f| !f.poisoned()));
+}
+
+#[test_log::test]
+fn on_miss_probe_finds_btrfs_without_parsing_other_modules() {
+    let relocated = offline("6.12")
+        .module_search(ModuleSearch::Misses)
+        .relocate(&probes_object())
+        .unwrap();
+    let report = &relocated.report;
+    // Thousands of modules exist; only btrfs (the one defining btrfs_inode, btrfs_fs_info,
+    // btrfs_root and enum btrfs_map_op) is parsed.
+    assert_eq!(report.parsed_modules(), ["btrfs"]);
+    assert!(matches!(
+        report.modules[0].reason,
+        Some(ParseReason::TypeSearch { .. })
+    ));
+    let exists = report
+        .fixups
+        .iter()
+        .find(|f| f.kind == CoreReloKind::TypeExists && f.local_type == "struct btrfs_inode")
+        .unwrap();
+    assert_eq!(exists.new, Some(1));
+}
+
+#[test_log::test]
+fn search_off_warns_naming_the_module_and_strict_refuses() {
+    let relocated = offline("6.12")
+        .module_search(ModuleSearch::Off)
+        .relocate(&probes_object())
+        .unwrap();
+    let report = &relocated.report;
+    assert!(report.parsed_modules().is_empty());
+    let exists = report
+        .fixups
+        .iter()
+        .find(|f| f.kind == CoreReloKind::TypeExists && f.local_type == "struct btrfs_inode")
+        .unwrap();
+    assert_eq!(exists.new, Some(0), "without btrfs the type does not exist");
+    let warning = report
+        .warnings
+        .iter()
+        .find_map(|w| match w {
+            Warning::TypeInUnsearchedModule {
+                type_name, modules, ..
+            } if type_name == "btrfs_inode" => Some(modules.clone()),
+            _ => None,
+        })
+        .expect("a warning about btrfs_inode");
+    assert_eq!(warning, ["btrfs"]);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("with_module_btf(\"btrfs\")")),
+        "{:?}",
+        report.warnings
+    );
+
+    let strict = offline("6.12")
+        .module_search(ModuleSearch::Off)
+        .strict(true)
+        .relocate(&probes_object())
+        .unwrap_err();
+    assert!(matches!(strict, LoadError::Strict(_)), "{strict}");
+    assert!(strict.to_string().contains("btrfs"), "{strict}");
+}
+
+#[test_log::test]
+fn poisoned_reads_are_diagnosed_with_the_module_to_search() {
+    let relocated = offline("6.12")
+        .module_search(ModuleSearch::Off)
+        .relocate(&getattr_object())
+        .unwrap();
+    let report = &relocated.report;
+    let poisoned: Vec<_> = report.poisoned.iter().map(|p| p.access.as_str()).collect();
+    assert!(
+        poisoned.contains(&"struct btrfs_inode.vfs_inode.i_ino"),
+        "{poisoned:?}"
+    );
+    let site = report
+        .poisoned
+        .iter()
+        .find(|p| p.access == "struct btrfs_inode.vfs_inode.i_ino")
+        .unwrap();
+    assert_eq!(site.unsearched_modules, ["btrfs"]);
+    // What the verifier would print at that instruction leads back to the relocation.
+    let log = format!(
+        "{}: (85) call unknown#195896080\ninvalid func unknown#195896080\n",
+        site.insn
+    );
+    let found = report.poisoned_sites_in_log(&log, Some(&site.section));
+    assert!(found.iter().any(|p| p.access == site.access));
+    assert!(
+        site.to_string().contains("which were not searched"),
+        "{site}"
+    );
+}
+
+#[test_log::test]
+fn a_type_no_kernel_has_fails_naming_the_relocation() {
+    let bytes = std::fs::read(common::ebpf_object("missing_type.bpf.o")).unwrap();
+    let relocated = offline("6.12").relocate(&bytes).unwrap();
+    let site = relocated
+        .report
+        .poisoned
+        .iter()
+        .find(|p| p.access.contains("core_reloc_no_such_type"))
+        .expect("the read is poisoned");
+    assert_eq!(site.access, "struct core_reloc_no_such_type.no_such_field");
+    assert!(site.unsearched_modules.is_empty());
+}
+
+#[test_log::test]
+fn a_corrupt_module_blob_fails_that_module_only() {
+    let source = common::kernel_btf_dir("6.12");
+    let dir = std::env::temp_dir().join(format!("core-reloc-corrupt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["vmlinux", "btrfs", "xor", "raid6_pq"] {
+        std::fs::copy(source.join(name), dir.join(name)).unwrap();
+    }
+    // xor's BTF is cut in half: it must fail alone.
+    let xor = std::fs::read(source.join("xor")).unwrap();
+    std::fs::write(dir.join("xor"), &xor[..xor.len() / 2]).unwrap();
+    let loader = Loader::new()
+        .btf_directory(&dir)
+        .kallsyms(KallsymsSource::None)
+        .module_search(ModuleSearch::All);
+    let relocated = loader.relocate(&getattr_object()).unwrap();
+    let report = &relocated.report;
+    assert_eq!(report.parsed_modules(), ["btrfs", "raid6_pq"]);
+    let failed: Vec<_> = report
+        .modules
+        .iter()
+        .filter(|m| m.error.is_some())
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].name, "xor");
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| matches!(w, Warning::ModuleFailed { module, .. } if module == "xor"))
+    );
+    assert!(report.fixups.iter().all(|f| !f.poisoned()));
+    // Named explicitly, the same module is an error.
+    let explicit = Loader::new()
+        .btf_directory(&dir)
+        .kallsyms(KallsymsSource::None)
+        .with_module_btf("xor")
+        .relocate(&getattr_object())
+        .unwrap_err();
+    assert!(matches!(explicit, LoadError::Module(_)), "{explicit}");
+    assert!(explicit.to_string().contains("xor"), "{explicit}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
