@@ -49,8 +49,8 @@ pub(crate) fn fields_are_compatible(
 ) -> Decision {
     let (mut local_id, mut target_id) = (local_id, target_id);
     for _ in 0..MAX_DEPTH {
-        let (lid, lt) = skip(local, local_id)?;
-        let (tid, tt) = skip(target, target_id)?;
+        let (_, lt) = skip(local, local_id)?;
+        let (_, tt) = skip(target, target_id)?;
         if lt.kind().is_composite() && tt.kind().is_composite() {
             return Ok(true);
         }
@@ -68,7 +68,6 @@ pub(crate) fn fields_are_compatible(
             Kind::Array => {
                 local_id = lt.array().map_or(TypeId::VOID, |a| a.elem_type);
                 target_id = tt.array().map_or(TypeId::VOID, |a| a.elem_type);
-                let _ = (lid, tid);
                 continue;
             }
             _ => Ok(false),
@@ -109,7 +108,7 @@ fn types_are_compatible_at(
     let (mut local_id, mut target_id) = (local_id, target_id);
     for _ in 0..MAX_DEPTH {
         let (lid, lt) = skip(local, local_id)?;
-        let (tid, tt) = skip(target, target_id)?;
+        let (_, tt) = skip(target, target_id)?;
         if !kinds_compatible(lt.kind(), tt.kind()) {
             return Ok(false);
         }
@@ -148,7 +147,6 @@ fn types_are_compatible_at(
             }
             _ => return Ok(false),
         }
-        let _ = tid;
     }
     Err(too_deep(local_id))
 }
@@ -286,23 +284,16 @@ fn types_match_at(
     Err(too_deep(local_id))
 }
 
-/// Every local enumerator has a namesake in the target, and the sizes agree.
-fn enums_match(local: &Btf<'_>, lt: &Type<'_>, target: &Btf<'_>, tt: &Type<'_>) -> Decision {
-    if lt.size() != tt.size() || lt.vlen() > tt.vlen() {
-        return Ok(false);
-    }
-    let (Some(local_values), Some(target_values)) = (lt.enum_values(), tt.enum_values()) else {
-        return Ok(false);
-    };
-    for local_value in local_values {
+/// Every local element has a target element that `matches` accepts.
+fn each_has_match<L, T>(
+    locals: impl Iterator<Item = L>,
+    targets: impl Iterator<Item = T> + Clone,
+    mut matches: impl FnMut(&L, &T) -> Decision,
+) -> Decision {
+    for local in locals {
         let mut found = false;
-        for target_value in target_values.clone() {
-            if names_match(
-                local,
-                local_value.name_offset,
-                target,
-                target_value.name_offset,
-            )? {
+        for target in targets.clone() {
+            if matches(&local, &target)? {
                 found = true;
                 break;
             }
@@ -312,6 +303,19 @@ fn enums_match(local: &Btf<'_>, lt: &Type<'_>, target: &Btf<'_>, tt: &Type<'_>) 
         }
     }
     Ok(true)
+}
+
+/// Every local enumerator has a namesake in the target, and the sizes agree.
+fn enums_match(local: &Btf<'_>, lt: &Type<'_>, target: &Btf<'_>, tt: &Type<'_>) -> Decision {
+    if lt.size() != tt.size() || lt.vlen() > tt.vlen() {
+        return Ok(false);
+    }
+    let (Some(local_values), Some(target_values)) = (lt.enum_values(), tt.enum_values()) else {
+        return Ok(false);
+    };
+    each_has_match(local_values, target_values, |l, t| {
+        names_match(local, l.name_offset, target, t.name_offset)
+    })
 }
 
 /// Every local member has a namesake in the target whose type matches.
@@ -329,32 +333,15 @@ fn composites_match(
     let (Some(local_members), Some(target_members)) = (lt.members(), tt.members()) else {
         return Ok(false);
     };
-    for local_member in local_members {
-        let mut found = false;
-        for target_member in target_members.clone() {
-            if !names_match(
+    each_has_match(local_members, target_members, |l, t| {
+        Ok(names_match(local, l.name_offset, target, t.name_offset)?
+            && types_match_at(
                 local,
-                local_member.name_offset,
+                l.type_id,
                 target,
-                target_member.name_offset,
-            )? {
-                continue;
-            }
-            if types_match_at(
-                local,
-                local_member.type_id,
-                target,
-                target_member.type_id,
+                t.type_id,
                 behind_pointer,
                 level - 1,
-            )? {
-                found = true;
-                break;
-            }
-        }
-        if !found {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+            )?)
+    })
 }
