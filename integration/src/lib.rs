@@ -18,9 +18,17 @@
 //! - [`EXPECTATIONS_ENV`]: the [`Expectations`] file computed on the host from the kernel's BTF
 //!   by bpftool and from the mkfs parameters.
 //!
+//! `cargo xtask vm -- FILTER...`: a word naming a guest executable (`vm_loader`, or
+//! `vm_loader::probes`) selects that executable (and tests matching the part after `::`); other
+//! words are libtest filters for every executable.
+//!
 //! Tests that need the guest are `#[ignore]`d so a plain `cargo test` on the host skips them;
-//! they call [`guest()`] to get the environment.
+//! they call [`guest()`] to get the environment. A loader test is: [`Guest::object`] for the
+//! path, `loader::Loader` to load it, [`aya_programs`] to attach and read the maps,
+//! [`checks`] to stat the files of the image and compare (values vs `stat`, subvolume ioctls,
+//! mkfs parameters, and the bpftool facts of [`Expectations`]).
 
+pub mod aya_programs;
 pub mod btrfs;
 pub mod checks;
 pub mod expectations;

@@ -197,9 +197,10 @@ fn build_guest_binaries() -> Result<GuestBinaries> {
         let name = message["target"]["name"].as_str().unwrap_or_default();
         // Only `integration/tests/vm_*.rs` run in the guest; the crate's other tests are host
         // tests (they need the host's files and tools).
-        if message["profile"]["test"] == true && name.starts_with(GUEST_TEST_PREFIX) {
+        let is_test = message["profile"]["test"] == true;
+        if is_test && name.starts_with(GUEST_TEST_PREFIX) {
             tests.push((name.to_string(), PathBuf::from(executable)));
-        } else if name == "guest-init" {
+        } else if !is_test && name == "guest-init" {
             init = Some(PathBuf::from(executable));
         }
     }

@@ -271,21 +271,55 @@ fn run_tests(settings: &Settings, tally: &mut Tally) {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if let Err(error) = run_executable(&executable, &name, settings, tally) {
+        let Some(filter) = filter_for(&name, &settings.filter) else {
+            continue;
+        };
+        if let Err(error) = run_executable(&executable, &name, &filter, settings, tally) {
             println!("guest-init: {name}: {error}");
             tally.record(&format!("{name}::<run>"), false);
         }
     }
 }
 
-fn run_executable(path: &Path, name: &str, settings: &Settings, tally: &mut Tally) -> Result<()> {
+/// The libtest filter for executable `name`, or `None` to skip it. A filter word naming an
+/// executable (`vm_loader`, or `vm_loader::some_test`) selects that executable (and the test
+/// name after `::`); other words go to libtest as they are, for every executable.
+fn filter_for(name: &str, filter: &[String]) -> Option<Vec<String>> {
+    let mut selected_here = false;
+    let mut selects_executables = false;
+    let mut words = Vec::new();
+    for word in filter {
+        let (executable, test) = match word.split_once("::") {
+            Some((executable, test)) => (executable, Some(test)),
+            None => (word.as_str(), None),
+        };
+        if executable.starts_with("vm_") {
+            selects_executables = true;
+            if executable == name {
+                selected_here = true;
+                words.extend(test.map(String::from));
+            }
+        } else {
+            words.push(word.clone());
+        }
+    }
+    (selected_here || !selects_executables).then_some(words)
+}
+
+fn run_executable(
+    path: &Path,
+    name: &str,
+    filter: &[String],
+    settings: &Settings,
+    tally: &mut Tally,
+) -> Result<()> {
     println!("guest-init: running {name}");
     let mut command = Command::new(path);
     command
         // --show-output prints what passing tests printed (values read vs observed) after their
         // result lines, so the per-test lines stay parseable.
         .args(["--include-ignored", "--test-threads=1", "--show-output"])
-        .args(&settings.filter)
+        .args(filter)
         .env(GUEST_ENV, "1")
         .env(EBPF_DIR_ENV, EBPF_DIR)
         .env(BTRFS_MOUNT_ENV, BTRFS_MOUNT)
@@ -346,4 +380,36 @@ fn power_off() -> ! {
     // Only reached if reboot failed: exiting PID 1 panics the kernel, and panic=-1 with
     // -no-reboot makes QEMU exit anyway.
     std::process::exit(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn filter_words_select_executables_or_pass_to_libtest() {
+        assert_eq!(filter_for("vm_a", &[]), Some(vec![]));
+        assert_eq!(
+            filter_for("vm_a", &words(&["probes"])),
+            Some(words(&["probes"]))
+        );
+        assert_eq!(filter_for("vm_a", &words(&["vm_a"])), Some(vec![]));
+        assert_eq!(filter_for("vm_b", &words(&["vm_a"])), None);
+        assert_eq!(
+            filter_for("vm_a", &words(&["vm_a::x", "y"])),
+            Some(words(&["x", "y"]))
+        );
+    }
+
+    #[test]
+    fn libtest_lines_are_recognised() {
+        assert_eq!(parse_test_line("test a::b ... ok"), Some(("a::b", true)));
+        assert_eq!(parse_test_line("test a ... FAILED"), Some(("a", false)));
+        assert_eq!(parse_test_line("test a ... ignored"), None);
+        assert_eq!(parse_test_line("running 3 tests"), None);
+    }
 }
