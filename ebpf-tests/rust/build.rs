@@ -11,7 +11,14 @@ fn main() {
     let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang-22".into());
 
     let status = Command::new(&clang)
-        .args(["-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86", "-emit-llvm"])
+        .args([
+            "-g",
+            "-O2",
+            "-target",
+            "bpf",
+            "-D__TARGET_ARCH_x86",
+            "-emit-llvm",
+        ])
         .args(["-I/usr/include/x86_64-linux-gnu", "-Wall", "-Werror"])
         .arg("-I")
         .arg(&include)
