@@ -215,7 +215,7 @@ fn compare(object_path: &Path, target_path: &Path, tally: &mut Tally) {
             if ours_insn == libbpf_insn.as_slice() {
                 continue;
             }
-            let mut line = format!(
+            let line = format!(
                 "{case}: {} insn #{} {} `{}`: ours {:02x?}, libbpf {:02x?} (program {})",
                 site.section,
                 site.insn_index,

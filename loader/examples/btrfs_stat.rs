@@ -76,21 +76,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files: Vec<String> = args.collect();
 
     let loader = Loader::new().with_module_btf("btrfs");
-    let (mut ebpf, report) = loader.load_with(&std::fs::read(&object)?, &mut aya::EbpfLoader::new())?;
+    let (mut ebpf, report) =
+        loader.load_with(&std::fs::read(&object)?, &mut aya::EbpfLoader::new())?;
     for fixup in &report.fixups {
         println!("  relocated {fixup}");
     }
     println!("  module BTF parsed: {:?}", report.parsed_modules());
-    Loader::load_program(&mut ebpf, &report, "btrfs_getattr_fields", |p: &mut KProbe| p.load())?;
-    let probe: &mut KProbe = ebpf.program_mut("btrfs_getattr_fields").unwrap().try_into()?;
+    Loader::load_program(
+        &mut ebpf,
+        &report,
+        "btrfs_getattr_fields",
+        |p: &mut KProbe| p.load(),
+    )?;
+    let probe: &mut KProbe = ebpf
+        .program_mut("btrfs_getattr_fields")
+        .unwrap()
+        .try_into()?;
     probe.attach("btrfs_getattr", 0)?;
 
     let mut target: Array<_, u32> = Array::try_from(ebpf.map_mut("target_tgid").unwrap())?;
     target.set(0, &std::process::id(), 0)?;
     let records: Array<_, Record> = Array::try_from(ebpf.map("btrfs_getattr_record").unwrap())?;
 
+    let width = files.iter().map(String::len).max().unwrap_or(0).max(4);
     println!(
-        "{:<28} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}",
+        "{:<width$} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}",
         "file", "ino(bpf)", "ino(stat)", "subvol", "(ioctl)", "sector", "(statfs)"
     );
     let mut mismatches = 0;
@@ -109,7 +119,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             && u64::from(record.sectorsize) == sector;
         mismatches += usize::from(!agree);
         println!(
-            "{:<28} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}{}",
+            "{:<width$} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}{}",
             file,
             record.ino,
             metadata.ino(),
@@ -123,6 +133,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if mismatches > 0 {
         return Err(format!("{mismatches} file(s) disagree").into());
     }
-    println!("all {} files agree (nodesize read from btrfs_fs_info: {})", files.len(), records.get(&0, 0)?.nodesize);
+    println!(
+        "all {} files agree (nodesize read from btrfs_fs_info: {})",
+        files.len(),
+        records.get(&0, 0)?.nodesize
+    );
     Ok(())
 }

@@ -68,13 +68,16 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+/// Every check, in the order that fails fastest: formatting, lints, host tests (unit, real
+/// BTF, libbpf differential, host kernel), then the QEMU guests on both Debian kernels.
 fn test() -> Result<()> {
     let prepared = setup::run()?;
     let sh = xshell::Shell::new()?;
     sh.change_dir(workspace_root());
     let cargo = cargo();
-    corpus::build()?;
     xshell::cmd!(sh, "{cargo} fmt --all -- --check").run()?;
+    corpus::build()?;
+    ebpf::build(&sh, &prepared.bpf_linker)?;
     xshell::cmd!(
         sh,
         "{cargo} clippy --workspace --all-targets --quiet -- -D warnings"
@@ -83,15 +86,9 @@ fn test() -> Result<()> {
     xshell::cmd!(sh, "{cargo} test --workspace")
         .env(kernels::ROOT_ENV, &prepared.kernels_root)
         .run()?;
-    Ok(())
+    vm::run(&["--kernel".into(), "all".into()])
 }
 
 fn demo() -> Result<()> {
-    let prepared = setup::run()?;
-    println!("\nPrepared:");
-    for kernel in &prepared.kernels {
-        println!("  {kernel}");
-    }
-    println!("  bpf-linker: {}", prepared.bpf_linker.display());
-    Ok(())
+    vm::demo()
 }

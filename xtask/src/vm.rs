@@ -42,7 +42,14 @@ struct Options {
     timeout: Duration,
     verbose: bool,
     filter: Vec<String>,
+    /// Run the demo example instead of the tests.
+    demo: bool,
 }
+
+/// The demo: `loader/examples/btrfs_stat.rs` with the C btrfs_getattr probe.
+const DEMO_EXAMPLE: &str = "btrfs_stat";
+const DEMO_OBJECT: &str = "btrfs_getattr.bpf.o";
+const DEMO_SERIES: &str = "6.12";
 
 fn parse_options(args: &[String]) -> Result<Options> {
     let mut options = Options {
@@ -50,6 +57,7 @@ fn parse_options(args: &[String]) -> Result<Options> {
         timeout: DEFAULT_TIMEOUT,
         verbose: false,
         filter: Vec::new(),
+        demo: false,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -78,7 +86,23 @@ fn parse_options(args: &[String]) -> Result<Options> {
 
 /// `cargo xtask vm ...`.
 pub fn run(args: &[String]) -> Result<()> {
-    let options = parse_options(args)?;
+    run_with(parse_options(args)?)
+}
+
+/// `cargo xtask demo`: boots the 6.12 kernel with btrfs and runs the `btrfs_stat` example,
+/// which loads a real probe with `Loader::new().with_module_btf("btrfs")`, stats the files of
+/// the btrfs image and prints what the probe read from btrfs's structs next to `stat`.
+pub fn demo() -> Result<()> {
+    run_with(Options {
+        series: vec![DEMO_SERIES.to_string()],
+        timeout: DEFAULT_TIMEOUT,
+        verbose: false,
+        filter: Vec::new(),
+        demo: true,
+    })
+}
+
+fn run_with(options: Options) -> Result<()> {
     let started = Instant::now();
     let prepared = timed("set-up", setup::run)?;
     let kernels: Vec<&kernels::Kernel> = prepared
@@ -93,7 +117,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let sh = Shell::new()?;
     sh.change_dir(crate::workspace_root());
     let objects = timed("eBPF programs", || ebpf::build(&sh, &prepared.bpf_linker))?;
-    let guest = timed("guest binaries", build_guest_binaries)?;
+    let guest = timed("guest binaries", || build_guest_binaries(options.demo))?;
     let work = crate::workspace_root().join("target").join("vm");
     fs::create_dir_all(&work)?;
     let mut fs_facts = String::new();
@@ -161,15 +185,34 @@ struct GuestBinaries {
     init: PathBuf,
     /// `(test target name, executable)`.
     tests: Vec<(String, PathBuf)>,
+    /// The demo example, when running the demo.
+    demo: Option<PathBuf>,
 }
 
-/// Builds guest-init and the guest test executables, statically linked against glibc.
-fn build_guest_binaries() -> Result<GuestBinaries> {
+/// Builds guest-init and either the guest test executables or the demo example, statically
+/// linked against glibc.
+fn build_guest_binaries(demo: bool) -> Result<GuestBinaries> {
+    let targets: &[&str] = if demo {
+        &[
+            "build",
+            "--package",
+            "integration",
+            "--bin",
+            "guest-init",
+            "--package",
+            "loader",
+            "--example",
+            DEMO_EXAMPLE,
+        ]
+    } else {
+        &["test", "--package", "integration", "--no-run"]
+    };
     // An explicit --target keeps these flags off build scripts and proc macros (which cannot be
     // static) and keeps the artifacts apart from the host builds in target/debug.
     let output = Command::new(crate::cargo())
         .current_dir(crate::workspace_root())
-        .args(["test", "--package", "integration", "--no-run", "--target"])
+        .args(targets)
+        .arg("--target")
         .arg(GUEST_TARGET)
         .arg("--message-format=json-render-diagnostics")
         .env(
@@ -184,6 +227,7 @@ fn build_guest_binaries() -> Result<GuestBinaries> {
     }
     let mut init = None;
     let mut tests = Vec::new();
+    let mut demo_binary = None;
     for line in String::from_utf8(output.stdout)?.lines() {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
@@ -202,12 +246,18 @@ fn build_guest_binaries() -> Result<GuestBinaries> {
             tests.push((name.to_string(), PathBuf::from(executable)));
         } else if !is_test && name == "guest-init" {
             init = Some(PathBuf::from(executable));
+        } else if !is_test && name == DEMO_EXAMPLE {
+            demo_binary = Some(PathBuf::from(executable));
         }
     }
     tests.sort();
+    if demo && demo_binary.is_none() {
+        return Err(format!("cargo built no {DEMO_EXAMPLE} example").into());
+    }
     Ok(GuestBinaries {
         init: init.ok_or("cargo built no guest-init")?,
         tests,
+        demo: demo_binary,
     })
 }
 
@@ -304,6 +354,10 @@ fn pack_initramfs(
         cpio.file_from(&format!("ebpf/{}", file_name(object)), object)?;
     }
     let mut run_env = String::new();
+    if let Some(demo) = &guest.demo {
+        cpio.file_from(&format!("demo/{DEMO_EXAMPLE}"), demo)?;
+        writeln!(run_env, "demo={DEMO_EXAMPLE} {DEMO_OBJECT}")?;
+    }
     for filter in &options.filter {
         writeln!(run_env, "filter={filter}")?;
     }

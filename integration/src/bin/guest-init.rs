@@ -8,7 +8,10 @@
 //! Layout of the initramfs (written by `xtask/src/vm.rs`):
 //! - `/lib/modules/<file>.ko` and `/lib/modules/load-order` (file names, one per line);
 //! - `/vm/run.env` (`filter=...`, `rust_log=...`), `/vm/expectations`, `/vm/btrfs.img.sparse`;
-//! - `/ebpf/*` (eBPF objects) and `/tests/*` (static test executables).
+//! - `/ebpf/*` (eBPF objects) and `/tests/*` (static test executables);
+//! - for the demo (`cargo xtask demo`): `/demo/<program>` and `demo=<program> <object>` in
+//!   `/vm/run.env`; the demo then runs instead of the tests, on every file of the image and on
+//!   a file in a subvolume it creates.
 
 use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
@@ -28,6 +31,7 @@ const EXPECTATIONS: &str = "/vm/expectations";
 const SPARSE_IMAGE: &str = "/vm/btrfs.img.sparse";
 const IMAGE: &str = "/vm/btrfs.img";
 const BTRFS_MOUNT: &str = "/mnt/btrfs";
+const DEMO_DIR: &str = "/demo";
 
 /// Magic of the sparse image format written by xtask: then `u64` total length, then records of
 /// `u64` offset, `u64` length and the bytes, all little-endian.
@@ -66,7 +70,10 @@ fn main() {
                 started.elapsed().as_secs_f64(),
                 uptime()
             );
-            run_tests(&settings, &mut tally);
+            match &settings.demo {
+                Some((program, object)) => run_demo(program, object, &mut tally),
+                None => run_tests(&settings, &mut tally),
+            }
         }
         Err(error) => {
             println!("guest-init: set-up failed: {error}");
@@ -88,6 +95,8 @@ struct Settings {
     filter: Vec<String>,
     /// `RUST_LOG` for the tests, if the host had one.
     rust_log: Option<String>,
+    /// `(program in /demo, object in /ebpf)` when the guest runs the demo instead of tests.
+    demo: Option<(String, String)>,
 }
 
 fn set_up() -> Result<Settings> {
@@ -147,6 +156,7 @@ fn read_settings() -> Result<Settings> {
     let mut settings = Settings {
         filter: Vec::new(),
         rust_log: None,
+        demo: None,
     };
     for line in text.lines() {
         match line.split_once('=') {
@@ -155,6 +165,12 @@ fn read_settings() -> Result<Settings> {
             }
             Some(("rust_log", value)) if !value.is_empty() => {
                 settings.rust_log = Some(value.to_string());
+            }
+            Some(("demo", value)) => {
+                let (program, object) = value
+                    .split_once(' ')
+                    .ok_or_else(|| format!("{RUN_ENV}: demo needs a program and an object"))?;
+                settings.demo = Some((program.to_string(), object.to_string()));
             }
             _ => {}
         }
@@ -380,6 +396,48 @@ fn power_off() -> ! {
     // Only reached if reboot failed: exiting PID 1 panics the kernel, and panic=-1 with
     // -no-reboot makes QEMU exit anyway.
     std::process::exit(1);
+}
+
+/// Runs the demo program on every regular file of the btrfs image plus a file in a new
+/// subvolume (so the subvolume id read from module structs is not always 5).
+fn run_demo(program: &str, object: &str, tally: &mut Tally) {
+    let result = (|| -> Result<bool> {
+        let subvolume =
+            integration::btrfs::ensure_subvolume(Path::new(BTRFS_MOUNT), "demo-subvolume")?;
+        fs::write(
+            subvolume.join("in-subvolume.txt"),
+            b"written in the guest\n",
+        )?;
+        let mut files = Vec::new();
+        collect_files(Path::new(BTRFS_MOUNT), &mut files)?;
+        files.sort();
+        let status = Command::new(Path::new(DEMO_DIR).join(program))
+            .arg(Path::new(EBPF_DIR).join(object))
+            .args(&files)
+            .stdin(Stdio::null())
+            .status()?;
+        Ok(status.success())
+    })();
+    match result {
+        Ok(ok) => tally.record(&format!("demo::{program}"), ok),
+        Err(error) => {
+            println!("guest-init: demo failed: {error}");
+            tally.record(&format!("demo::{program}"), false);
+        }
+    }
+}
+
+fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            collect_files(&entry.path(), files)?;
+        } else if kind.is_file() {
+            files.push(entry.path());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
