@@ -3,10 +3,12 @@
 //! Every command installs or fetches what it needs itself (apt packages, bpf-linker, Debian
 //! kernels), so a fresh machine needs nothing but the commands in README.md.
 
+mod bench;
 mod corpus;
 mod ebpf;
 mod expectations;
 mod fsimage;
+mod fuzz;
 mod initramfs;
 mod kernels;
 mod setup;
@@ -26,6 +28,10 @@ commands:
   build-ebpf compile the ebpf-tests programs (C and Rust) into target/ebpf
   vm [--kernel 6.1|6.12|all] [--timeout SECS] [--verbose] [-- FILTER...]
              run the integration tests in QEMU guests of the Debian kernels
+  bench [--json] [CASE...]
+             release-build, then time BTF parsing and CO-RE relocation: ours, libbpf, aya-obj
+  fuzz [--seed] [--seconds N] [TARGET...]
+             seed and run the core-reloc cargo-fuzz targets (default 20 s each)
   test       set up, then run every check: fmt, clippy, unit and integration tests
   demo       set up, then run the demo
 ";
@@ -38,6 +44,10 @@ fn main() {
         Some("build-corpus") => corpus::run(),
         Some("build-ebpf") => ebpf::run(),
         Some("vm") => vm::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        // Internal: one measurement in a fresh process, run by `bench`.
+        Some("bench-case") => bench::run_case(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("test") => test(),
         Some("demo") => demo(),
         Some("help" | "--help" | "-h") => {
