@@ -31,6 +31,7 @@
 pub mod aya_programs;
 pub mod btrfs;
 pub mod checks;
+pub mod differential;
 pub mod expectations;
 pub mod libbpf_live;
 pub mod libbpf_reference;

@@ -227,10 +227,31 @@ pub fn relocate_with_libbpf(
     object: &Path,
     target_btf: &Path,
 ) -> Result<LibbpfRelocation, Box<dyn std::error::Error>> {
+    relocate(object, Some(target_btf))
+}
+
+/// Relocates `object` with libbpf 1.7 against the running kernel's BTF, searching module BTF
+/// as libbpf does (when vmlinux has no candidate), without loading programs.
+///
+/// ```no_run
+/// use integration::libbpf_reference::relocate_with_libbpf_live;
+/// let done = relocate_with_libbpf_live("btrfs_getattr.bpf.o".as_ref())?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn relocate_with_libbpf_live(
+    object: &Path,
+) -> Result<LibbpfRelocation, Box<dyn std::error::Error>> {
+    relocate(object, None)
+}
+
+fn relocate(
+    object: &Path,
+    target_btf: Option<&Path>,
+) -> Result<LibbpfRelocation, Box<dyn std::error::Error>> {
     let elf_bytes = std::fs::read(object)?;
     let functions = ElfFunctions::read(&elf_bytes)?;
     let object_path = c_path(object)?;
-    let btf_path = c_path(target_btf)?;
+    let btf_path = target_btf.map(c_path).transpose()?;
 
     let _one_at_a_time = LIBBPF
         .lock()
@@ -242,7 +263,9 @@ pub fn relocate_with_libbpf(
 
     let opts = libbpf_sys::bpf_object_open_opts {
         sz: size_of::<libbpf_sys::bpf_object_open_opts>() as _,
-        btf_custom_path: btf_path.as_ptr(),
+        btf_custom_path: btf_path
+            .as_ref()
+            .map_or(std::ptr::null(), |path| path.as_ptr()),
         ..Default::default()
     };
     // SAFETY: both paths are NUL-terminated and outlive the call; opts is fully initialised.
