@@ -130,7 +130,24 @@ fn missing_type_is_poisoned_and_explained_in_words() {
             .any(|p| p.contains("core_reloc_no_such_type.no_such_field")),
         "no poisoned site names the access: {poisoned:#?}"
     );
-    let error = attach_kprobe(&mut ebpf, programs::MISSING_TYPE_PROGRAM)
-        .expect_err("the verifier must reject the poisoned read");
+    // The verifier rejects the poisoned read; the loader names the relocation instead of
+    // `invalid func unknown#195896080`.
+    let error = Loader::load_program(
+        &mut ebpf,
+        &report,
+        programs::MISSING_TYPE_PROGRAM,
+        |p: &mut aya::programs::KProbe| p.load(),
+    )
+    .expect_err("the verifier must reject the poisoned read");
     println!("verifier: {error}");
+    let loader::LoadError::PoisonedRelocation { site, .. } = &error else {
+        panic!("not diagnosed as a poisoned relocation: {error}");
+    };
+    assert_eq!(site.access, "struct core_reloc_no_such_type.no_such_field");
+    assert!(
+        error
+            .to_string()
+            .contains("found no match in the kernel's BTF"),
+        "{error}"
+    );
 }

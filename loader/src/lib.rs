@@ -313,7 +313,6 @@ impl Loader {
         if !failures.is_empty() {
             return Err(LoadError::Relocation(failures));
         }
-        self.check_unsearched_modules(composite, &local, &resolutions, &mut report);
         let relocated = relocate::apply(&object, &resolutions).map_err(|error| match error {
             relocate::ApplyError::Object(error) => LoadError::Object(error),
             relocate::ApplyError::Unresolved(lines) => LoadError::Relocation(
@@ -322,12 +321,12 @@ impl Loader {
                     .map(|message| Failure {
                         section: String::new(),
                         message,
-                        candidates: Vec::new(),
                     })
                     .collect(),
             ),
         })?;
         report.fixups = fixup_reports(&resolutions, &relocated.outcomes);
+        self.check_unsearched_modules(composite, &local, &resolutions, &mut report);
         report.programs = program_sections(bytes, &object);
         report.record_stats(&composite.stats());
         if self.strict
@@ -476,8 +475,9 @@ impl Loader {
         Ok(())
     }
 
-    /// Warns about relocations that found nothing while a module not searched has the type;
-    /// records poisoned sites for verifier diagnostics.
+    /// Warns about relocations that found nothing while a module not searched has the type
+    /// (one probe of every module for all such names), notes it on their fixups, and records
+    /// poisoned sites for verifier diagnostics.
     fn check_unsearched_modules(
         &self,
         composite: &CompositeBtf,
@@ -485,37 +485,66 @@ impl Loader {
         resolutions: &[RecordResolution<'_>],
         report: &mut Report,
     ) {
-        let mut probed: HashMap<String, Vec<String>> = HashMap::new();
+        let type_name = |resolution: &RecordResolution<'_>| {
+            local
+                .type_name(core_reloc::btf::TypeId(resolution.record.type_id))
+                .map(essential_name)
+                .unwrap_or("")
+                .to_string()
+        };
+        let found_nothing = |resolution: &RecordResolution<'_>| {
+            resolution.result.as_ref().is_ok_and(|resolved| {
+                resolved.target.is_none()
+                    && resolved.candidates.is_empty()
+                    && resolution.record.kind != core_reloc::ext::CoreReloKind::TypeIdLocal
+            })
+        };
+        let mut names: Vec<String> = resolutions
+            .iter()
+            .filter(|resolution| found_nothing(resolution))
+            .map(type_name)
+            .filter(|name| !name.is_empty())
+            .collect();
+        names.sort();
+        names.dedup();
+        let unsearched: HashMap<String, Vec<String>> = if names.is_empty() {
+            HashMap::new()
+        } else {
+            composite
+                .probe_many(&names)
+                .candidates
+                .into_iter()
+                .map(|(name, modules)| {
+                    let modules = modules
+                        .iter()
+                        .filter(|module| composite.parsed_module(module).is_none())
+                        .map(|module| module.to_string())
+                        .collect();
+                    (name, modules)
+                })
+                .collect()
+        };
         for resolution in resolutions {
             let Ok(resolved) = &resolution.result else {
                 continue;
             };
-            let nothing_found = resolved.target.is_none()
-                && resolved.candidates.is_empty()
-                && resolution.record.kind != core_reloc::ext::CoreReloKind::TypeIdLocal;
-            let unsearched_modules = if nothing_found {
-                let name = local
-                    .type_name(core_reloc::btf::TypeId(resolution.record.type_id))
-                    .map(essential_name)
-                    .unwrap_or("")
-                    .to_string();
-                let modules = probed
-                    .entry(name.clone())
-                    .or_insert_with(|| unsearched_modules_with(composite, &name))
-                    .clone();
-                if !modules.is_empty() {
-                    report.warnings.push(Warning::TypeInUnsearchedModule {
-                        record_index: resolution.site.record_index,
-                        kind: resolution.record.kind,
-                        access: resolved.access.clone(),
-                        type_name: name,
-                        modules: modules.clone(),
-                    });
-                }
-                modules
+            let modules = if found_nothing(resolution) {
+                unsearched
+                    .get(&type_name(resolution))
+                    .cloned()
+                    .unwrap_or_default()
             } else {
                 Vec::new()
             };
+            if !modules.is_empty() {
+                report.warnings.push(Warning::TypeInUnsearchedModule {
+                    record_index: resolution.site.record_index,
+                    kind: resolution.record.kind,
+                    access: resolved.access.clone(),
+                    type_name: type_name(resolution),
+                    modules: modules.clone(),
+                });
+            }
             if resolved.fixup.is_poison() {
                 report.poisoned.push(PoisonedSite {
                     section: resolution.section.to_string(),
@@ -523,25 +552,18 @@ impl Loader {
                     record_index: resolution.site.record_index,
                     kind: resolution.record.kind,
                     access: resolved.access.clone(),
-                    unsearched_modules,
+                    unsearched_modules: modules.clone(),
                 });
+            }
+            if let Some(fixup) = report
+                .fixups
+                .iter_mut()
+                .find(|fixup| fixup.record_index == resolution.site.record_index)
+            {
+                fixup.unsearched_modules = modules;
             }
         }
     }
-}
-
-/// Modules not yet parsed whose BTF strings hold `name` (cheap: no parsing).
-fn unsearched_modules_with(composite: &CompositeBtf, name: &str) -> Vec<String> {
-    if name.is_empty() {
-        return Vec::new();
-    }
-    composite
-        .probe(name)
-        .candidates
-        .iter()
-        .filter(|module| composite.parsed_module(module).is_none())
-        .map(|module| module.to_string())
-        .collect()
 }
 
 fn failures(resolutions: &[RecordResolution<'_>]) -> Vec<Failure> {
@@ -552,7 +574,6 @@ fn failures(resolutions: &[RecordResolution<'_>]) -> Vec<Failure> {
             Some(Failure {
                 section: resolution.section.to_string(),
                 message: error.to_string(),
-                candidates: Vec::new(),
             })
         })
         .collect()
@@ -585,6 +606,15 @@ fn fixup_reports(
                 target: resolved.target.clone(),
                 old,
                 new,
+                candidates: resolved
+                    .candidates
+                    .iter()
+                    .map(|candidate| match &candidate.rejected {
+                        None => format!("{} matched", candidate.target),
+                        Some(why) => format!("{} rejected: {why}", candidate.target),
+                    })
+                    .collect(),
+                unsearched_modules: Vec::new(),
             })
         })
         .collect()

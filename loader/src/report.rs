@@ -30,6 +30,10 @@ pub struct FixupReport {
     pub old: u64,
     /// The value written; `None` when the instruction was poisoned.
     pub new: Option<u64>,
+    /// Every candidate considered, with its origin and whether it matched (and why not).
+    pub candidates: Vec<String>,
+    /// When nothing was found: modules whose BTF has the type but were not searched.
+    pub unsearched_modules: Vec<String>,
 }
 
 impl FixupReport {
@@ -47,10 +51,31 @@ impl fmt::Display for FixupReport {
             self.record_index, self.section, self.insn, self.kind, self.access, self.spec
         )?;
         match (&self.target, self.new) {
-            (Some(target), Some(new)) => write!(f, " -> {target}: {} => {new}", self.old),
-            (None, Some(new)) => write!(f, " -> no target: {} => {new}", self.old),
-            (_, None) => write!(f, " -> poisoned (was {})", self.old),
+            (Some(target), Some(new)) => write!(f, " -> {target}: {} => {new}", self.old)?,
+            (None, Some(new)) => write!(f, " -> no target: {} => {new}", self.old)?,
+            (_, None) => write!(f, " -> poisoned (was {})", self.old)?,
         }
+        // Explain what did not resolve; a resolved relocation speaks for itself.
+        if self.target.is_none() || self.poisoned() {
+            for candidate in &self.candidates {
+                write!(f, "\n    candidate {candidate}")?;
+            }
+            if self.candidates.is_empty() {
+                write!(
+                    f,
+                    "\n    no candidate named like {} in the searched BTF",
+                    self.local_type
+                )?;
+            }
+            if !self.unsearched_modules.is_empty() {
+                write!(
+                    f,
+                    "\n    the type exists in module(s) {}, which were not searched",
+                    self.unsearched_modules.join(", ")
+                )?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -59,19 +84,14 @@ impl fmt::Display for FixupReport {
 pub struct Failure {
     /// Program section.
     pub section: String,
-    /// The engine's error text: record, instruction, kind, access in words, reason.
+    /// The engine's error text: record, instruction, kind, access in words, reason (which
+    /// names the candidates involved, e.g. both sides of an ambiguity).
     pub message: String,
-    /// Candidates considered, with origin and why each was rejected.
-    pub candidates: Vec<String>,
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.section, self.message)?;
-        for candidate in &self.candidates {
-            write!(f, "\n    candidate {candidate}")?;
-        }
-        Ok(())
+        write!(f, "{}: {}", self.section, self.message)
     }
 }
 

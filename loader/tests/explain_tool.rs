@@ -153,3 +153,25 @@ fn explain_fails_with_a_message_on_bad_input() {
     let usage = Command::new(tool).arg("explain").output().unwrap();
     assert_eq!(usage.status.code(), Some(2));
 }
+
+#[test]
+fn load_loads_and_unloads_on_the_host_kernel() {
+    let tool = env!("CARGO_BIN_EXE_core-reloc");
+    let object = common::ebpf_object("host_task.bpf.o");
+    let output = Command::new(tool)
+        .arg("load")
+        .arg(&object)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("program host_task (raw tracepoint): loaded"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("10 relocations applied"), "{stdout}");
+}

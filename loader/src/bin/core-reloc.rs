@@ -225,22 +225,72 @@ fn run(options: Options) -> Result<(), String> {
             Ok(())
         }
         "load" => {
-            let (ebpf, report) = loader
+            let (mut ebpf, report) = loader
                 .load_with(&bytes, &mut aya::EbpfLoader::new())
                 .map_err(|e| e.to_string())?;
             print_summary(&report);
-            for (name, program) in ebpf.programs() {
-                println!("program {name}: {:?}", program.prog_type());
+            println!("{} relocations applied", report.fixups.len());
+            let names: Vec<String> = ebpf.programs().map(|(name, _)| name.to_string()).collect();
+            let mut failures = 0;
+            for name in names {
+                match load_program(&mut ebpf, &report, &name) {
+                    Ok(Some(kind)) => println!("program {name} ({kind}): loaded"),
+                    Ok(None) => {
+                        println!("program {name}: not loaded here (it needs attach information)")
+                    }
+                    Err(error) => {
+                        failures += 1;
+                        println!("program {name}: {error}");
+                    }
+                }
             }
-            println!(
-                "{} relocations applied; loaded, now unloading",
-                report.fixups.len()
-            );
             drop(ebpf);
+            println!("unloaded");
+            if failures > 0 {
+                return Err(format!("{failures} program(s) failed to load"));
+            }
             Ok(())
         }
         other => Err(format!("unknown command {other:?}")),
     }
+}
+
+/// Loads a program whose type needs nothing but its bytes; `None` for types that need attach
+/// information (BTF ids, cgroups, ...), which only the user's program has.
+fn load_program(
+    ebpf: &mut aya::Ebpf,
+    report: &Report,
+    name: &str,
+) -> Result<Option<&'static str>, loader::LoadError> {
+    use aya::programs::{
+        KProbe, PerfEvent, Program, RawTracePoint, SchedClassifier, SocketFilter, TracePoint, Xdp,
+    };
+    let kind = match ebpf.program(name) {
+        Some(Program::KProbe(_)) => "kprobe",
+        Some(Program::TracePoint(_)) => "tracepoint",
+        Some(Program::RawTracePoint(_)) => "raw tracepoint",
+        Some(Program::SocketFilter(_)) => "socket filter",
+        Some(Program::Xdp(_)) => "xdp",
+        Some(Program::SchedClassifier(_)) => "tc classifier",
+        Some(Program::PerfEvent(_)) => "perf event",
+        _ => return Ok(None),
+    };
+    match kind {
+        "kprobe" => Loader::load_program(ebpf, report, name, |p: &mut KProbe| p.load()),
+        "tracepoint" => Loader::load_program(ebpf, report, name, |p: &mut TracePoint| p.load()),
+        "raw tracepoint" => {
+            Loader::load_program(ebpf, report, name, |p: &mut RawTracePoint| p.load())
+        }
+        "socket filter" => {
+            Loader::load_program(ebpf, report, name, |p: &mut SocketFilter| p.load())
+        }
+        "xdp" => Loader::load_program(ebpf, report, name, |p: &mut Xdp| p.load()),
+        "tc classifier" => {
+            Loader::load_program(ebpf, report, name, |p: &mut SchedClassifier| p.load())
+        }
+        _ => Loader::load_program(ebpf, report, name, |p: &mut PerfEvent| p.load()),
+    }?;
+    Ok(Some(kind))
 }
 
 fn main() -> ExitCode {
