@@ -6,6 +6,7 @@
 //! - `config`: the kernel configuration;
 //! - `modules/<file>.ko`: btrfs and its dependencies, decompressed;
 //! - `btrfs.deps`: those `.ko` file names in load order, one per line, btrfs last;
+//! - `modules/loop.ko`: the loop driver, for loop-mounting a btrfs image in a guest;
 //! - `btf/vmlinux` and `btf/<module>`: raw BTF blobs byte-identical to `/sys/kernel/btf/*` in a
 //!   guest running that kernel (the `.BTF` sections of vmlinux and of every module).
 //!
@@ -206,6 +207,11 @@ fn prepare(sh: &Shell, root: &Path, dir: &Path, package: &str, release: &str) ->
         deps.push('\n');
     }
     fs::write(dir.join("btrfs.deps"), deps)?;
+    // The guests loop-mount their btrfs image; Debian builds the loop driver as a module.
+    let loop_driver = modules_dir.join("kernel/drivers/block/loop.ko");
+    if loop_driver.exists() {
+        fs::copy(&loop_driver, dir.join("modules/loop.ko"))?;
+    }
     extract_module_btf(&modules_dir, &dir.join("btf"))?;
 
     fs::write(dir.join("release"), format!("{release}\n"))?;
