@@ -132,7 +132,7 @@ fn ensure_cargo_fuzz() -> Result<()> {
     if xshell::cmd!(sh, "cargo fuzz --version")
         .quiet()
         .ignore_stderr()
-        .run()
+        .read()
         .is_err()
     {
         let cargo = crate::cargo();

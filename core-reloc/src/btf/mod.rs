@@ -5,8 +5,7 @@
 //! them. Parsing walks the type headers once, checking that every record lies inside the type
 //! section, and keeps one `u32` offset per type so that [`Btf::type_by_id`] is O(1). Everything
 //! else is decoded on demand from the bytes by the borrowed views in [`Type`]. The only other
-//! per-type memory is an optional name index, built by the second name lookup (the first
-//! one scans).
+//! per-type memory is an optional name index, built once a few name lookups have scanned.
 //!
 //! Every accessor is total: malformed data, out-of-range ids or offsets and reference cycles
 //! give a [`BtfError`] or `None`, never a panic or an endless loop.
@@ -42,7 +41,7 @@ mod strings;
 mod types;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 use std::sync::{Arc, OnceLock};
 
 pub use builder::{BtfBuilder, MemberSpec};
@@ -66,6 +65,11 @@ pub const MAX_RESOLVE_DEPTH: u32 = 32;
 /// this reader does not try to infer it from the data.
 pub const POINTER_SIZE: u32 = 8;
 
+/// Name lookups answered by scanning the types before the name index is built. On vmlinux a
+/// scan costs about a tenth of building the index, so a caller with a handful of lookups
+/// (parse, then look up a few names) never pays for it.
+const SCANS_BEFORE_INDEX: u32 = 8;
+
 /// Number of distinct kind numbers (the kind field is 5 bits wide).
 const KIND_SLOTS: usize = 32;
 
@@ -84,11 +88,11 @@ pub struct Btf<'a> {
     first_type_id: u32,
     strings_start: u32,
     load_info: LoadInfo,
-    /// Hash table of named own types (see `name_index`); built by the second name lookup
-    /// (the first one scans).
+    /// Hash table of named own types (see `name_index`); built after
+    /// [`SCANS_BEFORE_INDEX`] lookups have scanned.
     name_index: OnceLock<Vec<u32>>,
-    /// Whether a name lookup has scanned the types already.
-    scanned_once: AtomicBool,
+    /// Name lookups that scanned so far.
+    scans: AtomicU32,
 }
 
 impl std::fmt::Debug for Btf<'_> {
@@ -174,7 +178,7 @@ impl<'a> Btf<'a> {
             strings_start,
             load_info,
             name_index: OnceLock::new(),
-            scanned_once: AtomicBool::new(false),
+            scans: AtomicU32::new(0),
         })
     }
 
@@ -357,8 +361,9 @@ impl<'a> Btf<'a> {
     }
 
     /// Ids of all types named `name`, in this BTF and its bases, in ascending id order.
-    /// The first call scans the types; later calls build, once, and probe a name index (a
-    /// hash table of `u32`, 1.33 to 2.67 slots per named type, per BTF in the chain).
+    /// The first calls scan the types; after a few, one call builds a name index (a hash table
+    /// of `u32`, 1.33 to 2.67 slots per named type, per BTF in the chain) that later calls
+    /// probe.
     pub fn types_by_name<'s>(&'s self, name: &'s str) -> Box<dyn Iterator<Item = TypeId> + 's> {
         let own = self.own_types_by_name(name.as_bytes());
         match &self.base {
@@ -391,12 +396,11 @@ impl<'a> Btf<'a> {
     }
 
     fn own_types_by_name<'s>(&'s self, name: &'s [u8]) -> Box<dyn Iterator<Item = TypeId> + 's> {
-        // The first lookup scans: one pass comparing names in place is cheaper than building
-        // the index, and a caller that looks up one name (parse, then one lookup) never pays
-        // for an index. Later lookups build it once and probe it.
+        // The first lookups scan: one pass comparing names in place is much cheaper than
+        // building the index. Later lookups build it once and probe it.
         let slots = match self.name_index.get() {
             Some(slots) => slots,
-            None if !self.scanned_once.swap(true, AtomicOrdering::Relaxed) => {
+            None if self.scans.fetch_add(1, AtomicOrdering::Relaxed) < SCANS_BEFORE_INDEX => {
                 return Box::new(
                     (0..self.type_offsets.len() as u32)
                         .filter(move |&i| name_matches(self.name_tail(i), name))
