@@ -255,17 +255,22 @@ fn describe(figures: &Figures) -> String {
     }
 }
 
-fn json_line(case: &str, row: &[Figures]) -> Value {
-    let ns = |f: &Figures| f.ns.map(|ns| ns.round() as u64);
-    json!({
-        "case": case,
-        "ours_ns": ns(&row[0]),
-        "libbpf_ns": ns(&row[1]),
-        "aya_obj_ns": ns(&row[2]),
-        "ours_peak_bytes": row[0].peak_bytes,
-        "libbpf_peak_bytes": row[1].peak_bytes,
-        "aya_obj_peak_bytes": row[2].peak_bytes,
-    })
+/// One case as a JSON object, fields in the documented order (`serde_json::Map` would sort
+/// them).
+fn json_line(case: &str, row: &[Figures]) -> String {
+    let number = |value: Option<u64>| value.map_or("null".to_string(), |v| v.to_string());
+    let ns = |f: &Figures| number(f.ns.map(|ns| ns.round() as u64));
+    format!(
+        "{{\"case\": {}, \"ours_ns\": {}, \"libbpf_ns\": {}, \"aya_obj_ns\": {}, \
+         \"ours_peak_bytes\": {}, \"libbpf_peak_bytes\": {}, \"aya_obj_peak_bytes\": {}}}",
+        Value::from(case),
+        ns(&row[0]),
+        ns(&row[1]),
+        ns(&row[2]),
+        number(row[0].peak_bytes),
+        number(row[1].peak_bytes),
+        number(row[2].peak_bytes),
+    )
 }
 
 fn print_table(rows: &[(&Case, Vec<Figures>)]) {
@@ -568,7 +573,7 @@ fn measure_case(root: &Path, case: &str, library: &str) -> Result<Measurement> {
                     let records: usize = results.iter().map(|r| r.records).sum();
                     let written = results.iter().filter(|r| !r.bytes.is_empty()).count();
                     measurement.note = Some(format!(
-                        "{} objects, {records} records, {written} relocated copies written",
+                        "objects: {}, records: {records}, relocated copies written: {written}",
                         objects.len()
                     ));
                     measurement
@@ -587,7 +592,7 @@ fn measure_case(root: &Path, case: &str, library: &str) -> Result<Measurement> {
                         .filter(|object| cases::libbpf_relocate(&c_vmlinux, object).1)
                         .count();
                     measurement.note = Some(format!(
-                        "{} objects, {prepared} prepared (prepare also probes the kernel and \
+                        "objects: {}, prepared: {prepared} (prepare also probes the kernel and \
                          creates the objects' maps)",
                         objects.len()
                     ));
