@@ -93,10 +93,41 @@ fn test() -> Result<()> {
         "{cargo} clippy --workspace --all-targets --quiet -- -D warnings"
     )
     .run()?;
-    xshell::cmd!(sh, "{cargo} test --workspace")
-        .env(kernels::ROOT_ENV, &prepared.kernels_root)
-        .run()?;
-    vm::run(&["--kernel".into(), "all".into()])
+    let host = host_tests(&cargo, &prepared.kernels_root)?;
+    let guest = vm::suite()?;
+    // One closing line for the whole run: host tests and the tests of every guest.
+    println!("\nxtask test: {} passed, 0 failed", host + guest);
+    Ok(())
+}
+
+/// `cargo test --workspace`, its output passed through; returns the number of tests that
+/// passed, or an error when any failed.
+fn host_tests(cargo: &str, kernels_root: &std::path::Path) -> Result<usize> {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(cargo)
+        .args(["test", "--workspace"])
+        .current_dir(workspace_root())
+        .env(kernels::ROOT_ENV, kernels_root)
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout from cargo test")?;
+    let mut passed = 0;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        // `test result: ok. 34 passed; 0 failed; ...`
+        if let Some(counts) = line.strip_prefix("test result: ") {
+            passed += counts
+                .split(['.', ';'])
+                .find_map(|part| part.trim().strip_suffix(" passed"))
+                .and_then(|count| count.parse::<usize>().ok())
+                .unwrap_or(0);
+        }
+    }
+    if !child.wait()?.success() {
+        return Err("cargo test failed".into());
+    }
+    Ok(passed)
 }
 
 fn demo() -> Result<()> {

@@ -86,7 +86,12 @@ fn parse_options(args: &[String]) -> Result<Options> {
 
 /// `cargo xtask vm ...`.
 pub fn run(args: &[String]) -> Result<()> {
-    run_with(parse_options(args)?)
+    run_with(parse_options(args)?).map(|_| ())
+}
+
+/// The whole guest suite on every kernel; returns the number of guest tests that passed.
+pub fn suite() -> Result<usize> {
+    run_with(parse_options(&["--kernel".into(), "all".into()])?)
 }
 
 /// `cargo xtask demo`: boots the 6.12 kernel with btrfs and runs the `btrfs_stat` example,
@@ -100,9 +105,11 @@ pub fn demo() -> Result<()> {
         filter: Vec::new(),
         demo: true,
     })
+    .map(|_| ())
 }
 
-fn run_with(options: Options) -> Result<()> {
+/// Prepares and boots the guests; returns the number of tests that passed on all kernels.
+fn run_with(options: Options) -> Result<usize> {
     let started = Instant::now();
     let prepared = timed("set-up", setup::run)?;
     let kernels: Vec<&kernels::Kernel> = prepared
@@ -166,7 +173,10 @@ fn run_with(options: Options) -> Result<()> {
     print_summary(&outcomes);
     eprintln!("xtask: vm total {:.1} s", started.elapsed().as_secs_f64());
     if outcomes.iter().all(Outcome::passed) {
-        Ok(())
+        Ok(outcomes
+            .iter()
+            .map(|outcome| outcome.result.map_or(0, |(pass, _)| pass))
+            .sum())
     } else {
         Err("VM tests failed".into())
     }
@@ -474,6 +484,20 @@ struct Outcome {
 }
 
 impl Outcome {
+    /// A guest that has not reported anything yet.
+    fn new(series: &str) -> Outcome {
+        Outcome {
+            series: series.to_string(),
+            tests: Vec::new(),
+            result: None,
+            kernel_failures: Vec::new(),
+            timed_out: false,
+            boot_to_result: None,
+            total: Duration::ZERO,
+            error: None,
+        }
+    }
+
     fn passed(&self) -> bool {
         matches!(self.result, Some((pass, 0)) if pass > 0)
             && self.kernel_failures.is_empty()
@@ -484,16 +508,7 @@ impl Outcome {
 
 /// Boots one guest, streams its console, and collects the results.
 fn boot(kernel: &kernels::Kernel, initrd: &Path, log: &Path, options: &Options) -> Outcome {
-    let mut outcome = Outcome {
-        series: kernel.series.to_string(),
-        tests: Vec::new(),
-        result: None,
-        kernel_failures: Vec::new(),
-        timed_out: false,
-        boot_to_result: None,
-        total: Duration::ZERO,
-        error: None,
-    };
+    let mut outcome = Outcome::new(kernel.series);
     if let Err(error) = boot_and_watch(kernel, initrd, log, options, &mut outcome) {
         outcome.error = Some(error.to_string());
     }
@@ -687,15 +702,6 @@ mod tests {
     }
 
     fn boot_outcome() -> Outcome {
-        Outcome {
-            series: "6.12".into(),
-            tests: Vec::new(),
-            result: None,
-            kernel_failures: Vec::new(),
-            timed_out: false,
-            boot_to_result: None,
-            total: Duration::ZERO,
-            error: None,
-        }
+        Outcome::new("6.12")
     }
 }
