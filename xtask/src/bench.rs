@@ -181,7 +181,15 @@ pub fn run(args: &[String]) -> Result<()> {
 fn build_release(root: &Path) -> Result<PathBuf> {
     let status = Command::new(crate::cargo())
         .current_dir(root)
-        .args(["build", "--quiet", "--release", "--package", "xtask"])
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--package",
+            "xtask",
+            "--features",
+            "bench",
+        ])
         .status()?;
     if !status.success() {
         return Err("bench: release build of xtask failed".into());
