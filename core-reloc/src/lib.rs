@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Module-aware CO-RE relocation for eBPF objects.
 //!
 //! `core-reloc` reads BTF (vmlinux and split module BTF) without copying it, combines a

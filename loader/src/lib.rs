@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Load eBPF objects into the kernel after module-aware CO-RE relocation.
 //!
 //! [`Loader`] relocates an object's CO-RE records against vmlinux *and* the kernel modules

@@ -24,13 +24,30 @@ pub enum SpecError {
     NotAnEnum(TypeId),
     /// A member, element or enumerator index past the end.
     #[error("index {index} out of range for type [{id}] with {len} elements")]
-    IndexOutOfRange { id: TypeId, index: u32, len: u32 },
+    IndexOutOfRange {
+        /// The indexed type.
+        id: TypeId,
+        /// The index.
+        index: u32,
+        /// How many elements there are.
+        len: u32,
+    },
     /// A named member whose name is empty.
     #[error("member {index} of type [{id}] has an empty name")]
-    EmptyMemberName { id: TypeId, index: u32 },
+    EmptyMemberName {
+        /// The struct or union.
+        id: TypeId,
+        /// The member index.
+        index: u32,
+    },
     /// An index applied to something that is neither a struct, union nor array.
     #[error("type [{id}] of kind {kind} cannot be indexed")]
-    NotIndexable { id: TypeId, kind: Kind },
+    NotIndexable {
+        /// The type.
+        id: TypeId,
+        /// Its kind.
+        kind: Kind,
+    },
     /// The local BTF itself is broken.
     #[error(transparent)]
     Btf(#[from] BtfError),
@@ -66,17 +83,31 @@ pub enum ReloErrorKind {
     /// Two matching candidates give different results.
     #[error("ambiguous: {first} gives {first_result}, {second} gives {second_result}")]
     Ambiguous {
+        /// The first matching candidate.
         first: TargetRef,
+        /// What it gives.
         first_result: String,
+        /// A later candidate that disagrees.
         second: TargetRef,
+        /// What that one gives.
         second_result: String,
     },
     /// A candidate's BTF is broken where the match needs it.
     #[error("target {target}: {source}")]
-    Target { target: TargetRef, source: BtfError },
+    Target {
+        /// The candidate.
+        target: TargetRef,
+        /// What is wrong with its BTF.
+        source: BtfError,
+    },
     /// A bitfield that no load of at most 8 bytes can hold.
     #[error("bitfield at bit {bit_offset} with {bit_size} bits cannot be read with one load")]
-    BitfieldTooWide { bit_offset: u64, bit_size: u32 },
+    BitfieldTooWide {
+        /// Bit offset of the field in the root type.
+        bit_offset: u64,
+        /// Its width in bits.
+        bit_size: u32,
+    },
     /// Only `byte_off` and `byte_sz` apply to an array element access.
     #[error("{0} cannot be applied to an array element access")]
     ArrayElementKind(CoreReloKind),
@@ -85,12 +116,20 @@ pub enum ReloErrorKind {
     Overflow(u128),
     /// A spec accessor that does not name a member or enumerator of its type.
     #[error("spec accessor {index} does not exist in type [{id}]")]
-    InconsistentSpec { id: TypeId, index: u32 },
+    InconsistentSpec {
+        /// The type.
+        id: TypeId,
+        /// The accessor's index.
+        index: u32,
+    },
     /// `target_type_id` resolved to a module type while the caller asked for strictness.
     #[error(
         "target_type_id resolved to {target}: a module-numbered id, which means nothing without the module's BTF object"
     )]
-    ModuleTypeId { target: TargetRef },
+    ModuleTypeId {
+        /// The module type.
+        target: TargetRef,
+    },
 }
 
 /// A relocation that could not be resolved, with everything needed to act on it.
