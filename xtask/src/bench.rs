@@ -72,7 +72,7 @@ const CASES: &[Case] = &[
     Case {
         name: "parse-2-6.12",
         what: "6.12 vmlinux BTF in memory: parse + find task_struct + find no_such_type_xyz \
-               (our second lookup builds the name index)",
+               (ours scans for both: the name index comes after 8 scanning lookups)",
         aya_not_applicable: None,
     },
     Case {
