@@ -27,10 +27,7 @@ pub(crate) fn check_section(section: &[u8], is_split: bool) -> Result<(), BtfErr
 /// inside `section`; `offset` is the global offset used in errors.
 pub(crate) fn bytes_at(section: &[u8], local: usize, offset: u32) -> Result<&[u8], BtfError> {
     let tail = section.get(local..).unwrap_or(&[]);
-    let nul = tail
-        .iter()
-        .position(|&b| b == 0)
-        .ok_or(BtfError::UnterminatedString { offset })?;
+    let nul = memchr::memchr(0, tail).ok_or(BtfError::UnterminatedString { offset })?;
     Ok(&tail[..nul])
 }
 

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use crate::BtfOrigin;
 use crate::btf::{Btf, Kind, TypeId};
 
-use super::name::essential_name;
+use super::name::{essential_len, essential_name};
 
 /// A target BTF and where it comes from.
 #[derive(Debug, Clone, Copy)]
@@ -126,18 +126,24 @@ impl<'t> Targets<'t> {
             if !wanted_kinds.contains(&key) {
                 continue;
             }
-            let Ok(name) = btf.name(&ty) else { continue };
-            if name.is_empty() {
+            // Bytes first: most names fail the length filter before any UTF-8 check or hash.
+            let Ok(bytes) = btf.str_bytes_at(ty.name_offset()) else {
+                continue;
+            };
+            let length = essential_len(bytes);
+            if length == 0 {
                 continue;
             }
-            let name = essential_name(name);
             let length_wanted = wanted_lengths
-                .get(name.len())
+                .get(length)
                 .copied()
                 .unwrap_or(long_names_wanted);
             if !length_wanted {
                 continue;
             }
+            let Ok(name) = std::str::from_utf8(&bytes[..length]) else {
+                continue;
+            };
             let Some(by_kind) = self.wanted.get_mut(name) else {
                 continue;
             };

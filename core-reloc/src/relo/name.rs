@@ -14,17 +14,18 @@
 /// assert_eq!(essential_name("___x"), "___x");
 /// ```
 pub fn essential_name(name: &str) -> &str {
-    let bytes = name.as_bytes();
+    // The cut is always before an ASCII `_`, so it is a character boundary.
+    &name[..essential_len(name.as_bytes())]
+}
+
+/// Length of the essential part of a name given as bytes (see [`essential_name`]).
+pub(crate) fn essential_len(bytes: &[u8]) -> usize {
     let flavor_separator_at =
         |i: usize| bytes[i] != b'_' && &bytes[i + 1..i + 4] == b"___" && bytes[i + 4] != b'_';
-    match (0..bytes.len().saturating_sub(4))
+    (0..bytes.len().saturating_sub(4))
         .rev()
         .find(|&i| flavor_separator_at(i))
-    {
-        // The separator starts after an ASCII byte, so `i + 1` is a character boundary.
-        Some(i) => &name[..=i],
-        None => name,
-    }
+        .map_or(bytes.len(), |i| i + 1)
 }
 
 #[cfg(test)]
