@@ -112,8 +112,12 @@ fn bench(args: &[String]) -> Result<()> {
     }
 }
 
+/// Seconds each fuzz target runs in `cargo xtask test`.
+const FUZZ_SMOKE_SECONDS: &str = "10";
+
 /// Every check, in the order that fails fastest: formatting, lints, host tests (unit, real
-/// BTF, libbpf differential, host kernel), then the QEMU guests on both Debian kernels.
+/// BTF, libbpf differential, host kernel), a fuzz smoke run, then the QEMU guests on both
+/// Debian kernels.
 fn test() -> Result<()> {
     let prepared = setup::run()?;
     let sh = xshell::Shell::new()?;
@@ -128,6 +132,9 @@ fn test() -> Result<()> {
     )
     .run()?;
     let host = host_tests(&cargo, &prepared.kernels_root)?;
+    // A short run of every cargo-fuzz target, seeded from the real blobs: a crash, a leak
+    // past the RSS limit or an endless loop fails the run.
+    fuzz::run(&["--seed".into(), "--seconds".into(), FUZZ_SMOKE_SECONDS.into()])?;
     let guest = vm::suite()?;
     // One closing line for the whole run: host tests and the tests of every guest.
     println!("\nxtask test: {} passed, 0 failed", host + guest);
