@@ -134,7 +134,11 @@ fn test() -> Result<()> {
     let host = host_tests(&cargo, &prepared.kernels_root)?;
     // A short run of every cargo-fuzz target, seeded from the real blobs: a crash, a leak
     // past the RSS limit or an endless loop fails the run.
-    fuzz::run(&["--seed".into(), "--seconds".into(), FUZZ_SMOKE_SECONDS.into()])?;
+    fuzz::run(&[
+        "--seed".into(),
+        "--seconds".into(),
+        FUZZ_SMOKE_SECONDS.into(),
+    ])?;
     let guest = vm::suite()?;
     // One closing line for the whole run: host tests and the tests of every guest.
     println!("\nxtask test: {} passed, 0 failed", host + guest);
