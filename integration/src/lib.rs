@@ -33,6 +33,7 @@ pub mod btrfs;
 pub mod checks;
 pub mod differential;
 pub mod expectations;
+pub mod fixtures;
 pub mod libbpf_live;
 pub mod libbpf_reference;
 pub mod programs;

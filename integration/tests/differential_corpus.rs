@@ -14,37 +14,8 @@ use core_reloc::object::BpfObject;
 use core_reloc::relo::{EngineOptions, TargetBtf, Targets};
 use core_reloc::relocate;
 use integration::differential::{Site, Tally, compare};
+use integration::fixtures::{corpus_dir, kernel_btf_dir, workspace};
 use integration::libbpf_reference::relocate_with_libbpf;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn corpus_dir() -> PathBuf {
-    let dir = workspace().join("target/ebpf/corpus");
-    assert!(
-        dir.join("targets").is_dir(),
-        "{} is missing: run `cargo xtask build-corpus`",
-        dir.display()
-    );
-    dir
-}
-
-fn kernel_btf(series: &str) -> PathBuf {
-    let root = std::env::var_os("CORE_RELOC_KERNELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/kernels"));
-    let path = root.join(series).join("btf/vmlinux");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo xtask kernels`",
-        path.display()
-    );
-    path
-}
 
 /// Every (object, target BTF) pair of the corpus.
 fn cases() -> Vec<(PathBuf, PathBuf)> {
@@ -74,8 +45,8 @@ fn cases() -> Vec<(PathBuf, PathBuf)> {
             .collect();
         targets.sort();
         assert!(!targets.is_empty(), "{stem} has no target layout");
-        targets.push(kernel_btf("6.1"));
-        targets.push(kernel_btf("6.12"));
+        targets.push(kernel_btf_dir("6.1").join("vmlinux"));
+        targets.push(kernel_btf_dir("6.12").join("vmlinux"));
         cases.extend(targets.into_iter().map(|target| (object.clone(), target)));
     }
     cases

@@ -2,20 +2,10 @@
 //! them, poisoned reads are poisoned, and every CO-RE site maps back to libbpf's instructions.
 //! Needs root and BPF (libbpf creates the objects' maps) and `cargo xtask build-corpus`.
 
-use std::path::PathBuf;
-
 use core_reloc::ext::CoreReloKind;
 use core_reloc::object::BpfObject;
+use integration::fixtures::corpus_dir;
 use integration::libbpf_reference::{LibbpfError, LibbpfRelocation, relocate_with_libbpf};
-
-fn corpus_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/ebpf/corpus");
-    assert!(
-        dir.join("flavors.bpf.o").exists(),
-        "the C corpus is not built: run `cargo xtask build-corpus`"
-    );
-    dir
-}
 
 fn relocate(case: &str, variant: &str) -> (Vec<u8>, LibbpfRelocation) {
     let dir = corpus_dir();
