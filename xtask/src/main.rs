@@ -141,7 +141,7 @@ fn test() -> Result<()> {
     ])?;
     let guest = vm::suite()?;
     // One closing line for the whole run: host tests and the tests of every guest.
-    println!("\nxtask test: {} passed, 0 failed", host + guest);
+    println!("\ntests: {} passed, 0 failed", host + guest);
     Ok(())
 }
 
