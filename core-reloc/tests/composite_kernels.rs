@@ -69,6 +69,11 @@ fn btrfs_is_found_by_probe_and_parsed_alone() {
         assert_eq!(stats.modules_failed, 0);
         let btrfs_stats = &stats.attempted[0];
         assert_eq!(btrfs_stats.load.unwrap().method, LoadMethod::Mapped);
+        // The parsed module says so too.
+        assert_eq!(
+            kernel.module("btrfs").unwrap().load_info(),
+            btrfs_stats.load.unwrap()
+        );
         assert_eq!(
             btrfs_stats.load.unwrap().bytes as u64,
             std::fs::metadata(btf_dir(series).join("btrfs"))

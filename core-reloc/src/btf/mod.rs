@@ -585,7 +585,32 @@ impl<'a> Btf<'a> {
         path: impl AsRef<Path>,
         base: Arc<Btf<'a>>,
     ) -> Result<Btf<'a>, BtfError> {
-        let (bytes, info) = BtfBytes::load(path)?;
+        Btf::parse_split_loaded(BtfBytes::load(path)?, base)
+    }
+
+    /// Parses split BTF that [`BtfBytes::load`] read or mapped, keeping how it was loaded in
+    /// [`Btf::load_info`] (for callers that load first, e.g. to account bytes even when the
+    /// parse fails).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use core_reloc::btf::{Btf, BtfBuilder, BtfBytes, IntEncoding, LoadMethod};
+    /// let mut base = BtfBuilder::new();
+    /// base.add_int("int", 4, IntEncoding::SIGNED);
+    /// let base = Arc::new(Btf::parse(base.build())?);
+    /// let mut split = BtfBuilder::new_split(&base);
+    /// split.add_int("long", 8, IntEncoding::SIGNED);
+    /// let path = std::env::temp_dir().join(format!("split-{}.btf", std::process::id()));
+    /// std::fs::write(&path, split.build()).unwrap();
+    /// let btf = Btf::parse_split_loaded(BtfBytes::load(&path)?, base)?;
+    /// assert_ne!(btf.load_info().method, LoadMethod::InMemory);
+    /// std::fs::remove_file(&path).unwrap();
+    /// # Ok::<(), core_reloc::btf::BtfError>(())
+    /// ```
+    pub fn parse_split_loaded(
+        (bytes, info): (BtfBytes<'a>, LoadInfo),
+        base: Arc<Btf<'a>>,
+    ) -> Result<Btf<'a>, BtfError> {
         Btf::parse_with(bytes, Some(base), Some(info))
     }
 }

@@ -385,7 +385,7 @@ impl CompositeBtf {
         let (load, result) = match loaded {
             Ok((bytes, load)) => (
                 Some(load),
-                Btf::parse_split(bytes, self.vmlinux.clone())
+                Btf::parse_split_loaded((bytes, load), self.vmlinux.clone())
                     .map_err(|error| ModuleError::from_btf(name, error)),
             ),
             Err(error) => (None, Err(ModuleError::from_btf(name, error))),
