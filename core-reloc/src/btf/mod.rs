@@ -327,7 +327,7 @@ impl<'a> Btf<'a> {
         let info = read_u32(self.endian(), section, offset + 4)?;
         let kind_raw = ((info >> 24) & 0x1f) as u8;
         let (info_size, elem_size) = self.strides[usize::from(kind_raw)]?;
-        let len = record_len(info, info_size, elem_size) as usize;
+        let len = record_len(info, info_size, elem_size);
         let record = section.get(offset..offset.checked_add(len)?)?;
         let id = TypeId(self.first_type_id + index as u32);
         Some(Type::new(
@@ -616,9 +616,8 @@ impl<'a> Btf<'a> {
 }
 
 /// Bytes in a record: header, kind data, and `vlen` elements (at most 12 + 255 + 65535 * 255).
-fn record_len(info: u32, info_size: u8, elem_size: u8) -> u64 {
-    let vlen = u64::from(info & 0xffff);
-    TYPE_HEADER_LEN as u64 + u64::from(info_size) + vlen * u64::from(elem_size)
+fn record_len(info: u32, info_size: u8, elem_size: u8) -> usize {
+    TYPE_HEADER_LEN + usize::from(info_size) + (info & 0xffff) as usize * usize::from(elem_size)
 }
 
 /// Record layout of every kind number: the known layout for known kinds, the layout section's
@@ -688,10 +687,7 @@ fn index_types_in(
                 kind: kind_raw,
             });
         };
-        // At most 12 + 255 + 65535 * 255 bytes: no overflow in usize.
-        let needed = TYPE_HEADER_LEN
-            + usize::from(info_size)
-            + (info & 0xffff) as usize * usize::from(elem_size);
+        let needed = record_len(info, info_size, elem_size);
         let available = section.len() - offset;
         if needed > available {
             return Err(BtfError::TruncatedType {
