@@ -24,7 +24,7 @@
 //!
 //! Tests that need the guest are `#[ignore]`d so a plain `cargo test` on the host skips them;
 //! they call [`guest()`] to get the environment. A loader test is: [`Guest::object`] for the
-//! path, `loader::Loader` to load it, [`aya_programs`] to attach and read the maps,
+//! path, `core_reloc_loader::Loader` to load it, [`aya_programs`] to attach and read the maps,
 //! [`checks`] to stat the files of the image and compare (values vs `stat`, subvolume ioctls,
 //! mkfs parameters, and the bpftool facts of [`Expectations`]).
 

@@ -4,10 +4,10 @@
 //!
 //! Guest-only: ignored on the host, run by `cargo xtask vm`.
 
+use core_reloc_loader::Loader;
 use integration::differential::{Site, Tally, compare};
 use integration::libbpf_reference::relocate_with_libbpf_live;
 use integration::{guest, programs};
-use loader::Loader;
 
 #[test]
 #[ignore = "needs the QEMU guest: cargo xtask vm"]

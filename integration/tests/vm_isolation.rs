@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
+use core_reloc_loader::{KallsymsSource, Loader, ModuleSearch, Warning};
 use integration::aya_programs::{attach_kprobe, read_record, set_target_tgid};
 use integration::checks::{assert_record_matches, stat_and_observe, stat_targets};
 use integration::{guest, programs};
-use loader::{KallsymsSource, Loader, ModuleSearch, Warning};
 
 #[test]
 #[ignore = "needs the QEMU guest: cargo xtask vm"]

@@ -7,12 +7,12 @@
 
 use std::time::Instant;
 
+use core_reloc_loader::{Loader, ModuleSearch, Report};
 use integration::aya_programs::{attach_kprobe, read_probe, read_record, set_target_tgid};
 use integration::checks::{
     assert_probes_match, assert_record_matches, stat_and_observe, stat_targets,
 };
 use integration::{Guest, guest, programs};
-use loader::{Loader, ModuleSearch, Report};
 
 /// Relocates and loads `object` with `loader`, keeping the loader's report.
 fn load(guest: &Guest, loader: &Loader, object: &str) -> (aya::Ebpf, Report) {
@@ -140,7 +140,7 @@ fn missing_type_is_poisoned_and_explained_in_words() {
     )
     .expect_err("the verifier must reject the poisoned read");
     println!("verifier: {error}");
-    let loader::LoadError::PoisonedRelocation { site, .. } = &error else {
+    let core_reloc_loader::LoadError::PoisonedRelocation { site, .. } = &error else {
         panic!("not diagnosed as a poisoned relocation: {error}");
     };
     assert_eq!(site.access, "struct core_reloc_no_such_type.no_such_field");

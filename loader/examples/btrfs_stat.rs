@@ -16,7 +16,7 @@ use std::path::Path;
 
 use aya::maps::Array;
 use aya::programs::KProbe;
-use loader::Loader;
+use core_reloc_loader::Loader;
 
 /// The probe's record (`struct btrfs_getattr_record` in `ebpf-tests/include/btrfs_record.h`).
 #[repr(C)]

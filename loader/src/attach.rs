@@ -18,7 +18,7 @@ impl AttachTarget<'_> {
     /// or the tracepoint's `__tracepoint_<event>` structure, which the defining module owns.
     ///
     /// ```
-    /// use loader::attach::{attach_target, AttachTarget};
+    /// use core_reloc_loader::attach::{attach_target, AttachTarget};
     /// let target = attach_target("tracepoint/btrfs/btrfs_sync_file").unwrap();
     /// assert_eq!(target, AttachTarget::Tracepoint("btrfs_sync_file"));
     /// assert_eq!(target.kallsyms_symbol(), "__tracepoint_btrfs_sync_file");
@@ -55,7 +55,7 @@ const CATEGORY_EVENT_PREFIXES: &[&str] = &["tracepoint/", "tp/"];
 /// user-space probes name no single kernel symbol and give `None`.
 ///
 /// ```
-/// use loader::attach::{attach_target, AttachTarget};
+/// use core_reloc_loader::attach::{attach_target, AttachTarget};
 /// assert_eq!(attach_target("kprobe/btrfs_getattr"), Some(AttachTarget::Function("btrfs_getattr")));
 /// assert_eq!(attach_target("fexit/btrfs_sync_file"), Some(AttachTarget::Function("btrfs_sync_file")));
 /// assert_eq!(attach_target("kprobe/vfs_read+0x10"), Some(AttachTarget::Function("vfs_read")));

@@ -5,7 +5,7 @@
 //! whose types it reads, then hands the relocated object to [`aya::EbpfLoader`]:
 //!
 //! ```no_run
-//! let mut ebpf = loader::Loader::new()
+//! let mut ebpf = core_reloc_loader::Loader::new()
 //!     .with_module_btf("btrfs")
 //!     .load_file("probe.bpf.o")?;
 //! let program: &mut aya::programs::KProbe =
@@ -107,7 +107,7 @@ pub struct Relocated {
 /// kernel's BTF once, on first use.
 ///
 /// ```no_run
-/// use loader::{Loader, ModuleSearch};
+/// use core_reloc_loader::{Loader, ModuleSearch};
 /// let relocated = Loader::new()
 ///     .btf_directory("/srv/btf/6.12")
 ///     .module_search(ModuleSearch::Off)
@@ -116,7 +116,7 @@ pub struct Relocated {
 /// for fixup in &relocated.report.fixups {
 ///     println!("{fixup}");
 /// }
-/// # Ok::<(), loader::LoadError>(())
+/// # Ok::<(), core_reloc_loader::LoadError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Loader {
@@ -139,7 +139,7 @@ impl Loader {
     /// and on-miss module search.
     ///
     /// ```
-    /// let loader = loader::Loader::new();
+    /// let loader = core_reloc_loader::Loader::new();
     /// ```
     pub fn new() -> Loader {
         Loader {
@@ -155,7 +155,7 @@ impl Loader {
     /// Searches `module`'s BTF (`/sys/kernel/btf/<module>`) for types vmlinux lacks.
     ///
     /// ```
-    /// let loader = loader::Loader::new().with_module_btf("btrfs").with_module_btf("xfs");
+    /// let loader = core_reloc_loader::Loader::new().with_module_btf("btrfs").with_module_btf("xfs");
     /// ```
     pub fn with_module_btf(mut self, module: &str) -> Loader {
         if !self.modules.iter().any(|known| known == module) {
@@ -167,7 +167,7 @@ impl Loader {
     /// Chooses which other modules are searched.
     ///
     /// ```
-    /// let loader = loader::Loader::new().module_search(loader::ModuleSearch::Off);
+    /// let loader = core_reloc_loader::Loader::new().module_search(core_reloc_loader::ModuleSearch::Off);
     /// ```
     pub fn module_search(mut self, search: ModuleSearch) -> Loader {
         self.search = search;
@@ -177,7 +177,7 @@ impl Loader {
     /// Reads BTF from a directory laid out like `/sys/kernel/btf`.
     ///
     /// ```
-    /// let loader = loader::Loader::new().btf_directory("target/kernels/6.12/btf");
+    /// let loader = core_reloc_loader::Loader::new().btf_directory("target/kernels/6.12/btf");
     /// ```
     pub fn btf_directory(self, path: impl Into<PathBuf>) -> Loader {
         self.btf_source(BtfSource::Directory(path.into()))
@@ -188,7 +188,7 @@ impl Loader {
     /// ```no_run
     /// use std::sync::Arc;
     /// let shared = Arc::new(core_reloc::composite::CompositeBtf::from_sys()?);
-    /// let loader = loader::Loader::new().btf_source(loader::BtfSource::Composite(shared));
+    /// let loader = core_reloc_loader::Loader::new().btf_source(core_reloc_loader::BtfSource::Composite(shared));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn btf_source(mut self, source: BtfSource) -> Loader {
@@ -201,7 +201,7 @@ impl Loader {
     ///
     /// ```
     /// let text = "0 t btrfs_getattr\t[btrfs]\n";
-    /// let loader = loader::Loader::new().kallsyms(loader::KallsymsSource::Text(text.into()));
+    /// let loader = core_reloc_loader::Loader::new().kallsyms(core_reloc_loader::KallsymsSource::Text(text.into()));
     /// ```
     pub fn kallsyms(mut self, kallsyms: KallsymsSource) -> Loader {
         self.kallsyms = kallsyms;
@@ -212,7 +212,7 @@ impl Loader {
     /// not be searched, and `target_type_id` resolving to a module type.
     ///
     /// ```
-    /// let loader = loader::Loader::new().strict(true);
+    /// let loader = core_reloc_loader::Loader::new().strict(true);
     /// ```
     pub fn strict(mut self, strict: bool) -> Loader {
         self.strict = strict;
@@ -222,9 +222,9 @@ impl Loader {
     /// The kernel's BTF, opened on first use and kept for later objects.
     ///
     /// ```no_run
-    /// let loader = loader::Loader::new();
+    /// let loader = core_reloc_loader::Loader::new();
     /// println!("{} modules have BTF", loader.composite()?.module_names().len());
-    /// # Ok::<(), loader::LoadError>(())
+    /// # Ok::<(), core_reloc_loader::LoadError>(())
     /// ```
     pub fn composite(&self) -> Result<&Arc<CompositeBtf>, LoadError> {
         if let Some(composite) = self.composite.get() {
@@ -241,9 +241,9 @@ impl Loader {
     /// Relocates an object file without loading it.
     ///
     /// ```no_run
-    /// let relocated = loader::Loader::new().relocate_file("probe.bpf.o")?;
+    /// let relocated = core_reloc_loader::Loader::new().relocate_file("probe.bpf.o")?;
     /// std::fs::write("probe.relocated.o", &relocated.bytes).unwrap();
-    /// # Ok::<(), loader::LoadError>(())
+    /// # Ok::<(), core_reloc_loader::LoadError>(())
     /// ```
     pub fn relocate_file(&self, path: impl AsRef<Path>) -> Result<Relocated, LoadError> {
         let path = path.as_ref();
@@ -258,9 +258,9 @@ impl Loader {
     ///
     /// ```no_run
     /// let bytes = std::fs::read("probe.bpf.o").unwrap();
-    /// let relocated = loader::Loader::new().with_module_btf("btrfs").relocate(&bytes)?;
+    /// let relocated = core_reloc_loader::Loader::new().with_module_btf("btrfs").relocate(&bytes)?;
     /// assert!(relocated.report.fixups.iter().all(|f| !f.poisoned()));
-    /// # Ok::<(), loader::LoadError>(())
+    /// # Ok::<(), core_reloc_loader::LoadError>(())
     /// ```
     pub fn relocate(&self, bytes: &[u8]) -> Result<Relocated, LoadError> {
         let object = BpfObject::parse(bytes)?;
@@ -347,8 +347,8 @@ impl Loader {
     /// Relocates and loads an object file with a default [`aya::EbpfLoader`].
     ///
     /// ```no_run
-    /// let ebpf = loader::Loader::new().with_module_btf("btrfs").load_file("probe.bpf.o")?;
-    /// # Ok::<(), loader::LoadError>(())
+    /// let ebpf = core_reloc_loader::Loader::new().with_module_btf("btrfs").load_file("probe.bpf.o")?;
+    /// # Ok::<(), core_reloc_loader::LoadError>(())
     /// ```
     pub fn load_file(&self, path: impl AsRef<Path>) -> Result<aya::Ebpf, LoadError> {
         let path = path.as_ref();
@@ -363,8 +363,8 @@ impl Loader {
     ///
     /// ```no_run
     /// let bytes = std::fs::read("probe.bpf.o").unwrap();
-    /// let ebpf = loader::Loader::new().load(&bytes)?;
-    /// # Ok::<(), loader::LoadError>(())
+    /// let ebpf = core_reloc_loader::Loader::new().load(&bytes)?;
+    /// # Ok::<(), core_reloc_loader::LoadError>(())
     /// ```
     pub fn load(&self, bytes: &[u8]) -> Result<aya::Ebpf, LoadError> {
         self.load_with(bytes, &mut aya::EbpfLoader::new())
@@ -380,8 +380,8 @@ impl Loader {
     /// let pid: u32 = std::process::id();
     /// let mut aya_loader = aya::EbpfLoader::new();
     /// aya_loader.set_global("target_pid", &pid, true);
-    /// let (ebpf, report) = loader::Loader::new().load_with(&bytes, &mut aya_loader)?;
-    /// # Ok::<(), loader::LoadError>(())
+    /// let (ebpf, report) = core_reloc_loader::Loader::new().load_with(&bytes, &mut aya_loader)?;
+    /// # Ok::<(), core_reloc_loader::LoadError>(())
     /// ```
     pub fn load_with(
         &self,
@@ -400,9 +400,9 @@ impl Loader {
     /// ```no_run
     /// use aya::programs::KProbe;
     /// let bytes = std::fs::read("probe.bpf.o").unwrap();
-    /// let (mut ebpf, report) = loader::Loader::new().load_with(&bytes, &mut aya::EbpfLoader::new())?;
-    /// loader::Loader::load_program(&mut ebpf, &report, "probe", |p: &mut KProbe| p.load())?;
-    /// # Ok::<(), loader::LoadError>(())
+    /// let (mut ebpf, report) = core_reloc_loader::Loader::new().load_with(&bytes, &mut aya::EbpfLoader::new())?;
+    /// core_reloc_loader::Loader::load_program(&mut ebpf, &report, "probe", |p: &mut KProbe| p.load())?;
+    /// # Ok::<(), core_reloc_loader::LoadError>(())
     /// ```
     pub fn load_program<P>(
         ebpf: &mut aya::Ebpf,

@@ -245,7 +245,7 @@ impl Report {
     /// Names of the modules whose BTF was parsed successfully.
     ///
     /// ```
-    /// let report = loader::Report::default();
+    /// let report = core_reloc_loader::Report::default();
     /// assert!(report.parsed_modules().is_empty());
     /// ```
     pub fn parsed_modules(&self) -> Vec<&str> {
@@ -259,7 +259,7 @@ impl Report {
     /// The ELF section of the program aya calls `name`.
     ///
     /// ```
-    /// let report = loader::Report::default();
+    /// let report = core_reloc_loader::Report::default();
     /// assert_eq!(report.program_section("probe"), None);
     /// ```
     pub fn program_section(&self, name: &str) -> Option<&str> {
@@ -274,7 +274,7 @@ impl Report {
     /// of `section` (when given) or of any section.
     ///
     /// ```
-    /// let report = loader::Report::default();
+    /// let report = core_reloc_loader::Report::default();
     /// assert!(report.poisoned_sites_in_log("12: (85) call unknown#195896080\n", None).is_empty());
     /// ```
     pub fn poisoned_sites_in_log(&self, log: &str, section: Option<&str>) -> Vec<&PoisonedSite> {

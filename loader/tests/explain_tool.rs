@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 
 use core_reloc::object::BpfObject;
-use loader::{KallsymsSource, Loader, ModuleSearch};
+use core_reloc_loader::{KallsymsSource, Loader, ModuleSearch};
 
 /// The value of `"key":` in a flat JSON line (strings unquoted; nested objects raw).
 fn field<'a>(line: &'a str, key: &str) -> &'a str {

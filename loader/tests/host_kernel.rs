@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use aya::maps::Array;
 use aya::programs::RawTracePoint;
-use loader::Loader;
+use core_reloc_loader::Loader;
 
 /// `struct host_task_record` of `ebpf-tests/c/host_task.bpf.c`.
 #[repr(C)]

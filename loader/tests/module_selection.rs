@@ -7,7 +7,7 @@ mod common;
 use core_reloc::BtfOrigin;
 use core_reloc::composite::ParseReason;
 use core_reloc::ext::CoreReloKind;
-use loader::{KallsymsSource, LoadError, Loader, ModuleSearch, Warning};
+use core_reloc_loader::{KallsymsSource, LoadError, Loader, ModuleSearch, Warning};
 
 fn getattr_object() -> Vec<u8> {
     std::fs::read(common::ebpf_object("btrfs_getattr.bpf.o")).unwrap()

@@ -210,7 +210,7 @@ fn build_guest_binaries(demo: bool) -> Result<GuestBinaries> {
             "--bin",
             "guest-init",
             "--package",
-            "loader",
+            "core-reloc-loader",
             "--example",
             DEMO_EXAMPLE,
         ]

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use core_reloc::composite::CompositeBtf;
-use loader::{BtfSource, FixupReport, Loader, ModuleSearch, Report};
+use core_reloc_loader::{BtfSource, FixupReport, Loader, ModuleSearch, Report};
 
 const USAGE: &str = "\
 usage: core-reloc [OPTIONS] <COMMAND>
@@ -126,7 +126,7 @@ fn loader(options: &Options) -> Result<Loader, String> {
     }
     if options.btf.is_some() || options.btf_dir.is_some() {
         // Offline BTF: the running kernel's symbols say nothing about it.
-        loader = loader.kallsyms(loader::KallsymsSource::None);
+        loader = loader.kallsyms(core_reloc_loader::KallsymsSource::None);
     }
     Ok(loader)
 }
@@ -261,7 +261,7 @@ fn load_program(
     ebpf: &mut aya::Ebpf,
     report: &Report,
     name: &str,
-) -> Result<Option<&'static str>, loader::LoadError> {
+) -> Result<Option<&'static str>, core_reloc_loader::LoadError> {
     use aya::programs::{
         KProbe, PerfEvent, Program, RawTracePoint, SchedClassifier, SocketFilter, TracePoint, Xdp,
     };
