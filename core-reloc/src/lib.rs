@@ -52,6 +52,7 @@ pub mod composite;
 pub mod ext;
 pub mod fixup;
 pub mod kallsyms;
+pub mod named;
 pub mod object;
 pub mod origin;
 pub mod patch;

@@ -157,11 +157,16 @@ fn fixup_json(fixup: &FixupReport) -> String {
         None => "null".into(),
     };
     let new = fixup.new.map_or("null".to_string(), |new| new.to_string());
+    let symbol = fixup
+        .symbol
+        .as_deref()
+        .map_or("null".to_string(), json_string);
     format!(
-        "{{\"section\":{},\"insn\":{},\"kind\":{},\"local_type\":{},\"spec\":{},\"access\":{},\"target\":{},\"old\":{},\"new\":{},\"poisoned\":{}}}",
+        "{{\"section\":{},\"insn\":{},\"kind\":{},\"symbol\":{},\"local_type\":{},\"spec\":{},\"access\":{},\"target\":{},\"old\":{},\"new\":{},\"poisoned\":{}}}",
         json_string(&fixup.section),
         fixup.insn,
         json_string(fixup.kind.name()),
+        symbol,
         json_string(&fixup.local_type),
         json_string(&fixup.spec),
         json_string(&fixup.access),

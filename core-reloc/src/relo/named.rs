@@ -1,0 +1,395 @@
+//! Resolution of named relocations ([`crate::named`]): the same candidates, values and
+//! explanations as `.BTF.ext` records, with the local side a name path instead of a local
+//! BTF type.
+//!
+//! Candidates come from the same [`Targets`] search (same essential name and kind, vmlinux
+//! first, modules only for names vmlinux lacks). The path is followed by member names through
+//! anonymous members, and the value computed by the same code as for `.BTF.ext` records.
+//!
+//! Binding: all named relocations of one program section with the same root type (kind and
+//! essential name) bind to **one** kernel type. Each candidate is evaluated against all of
+//! them; the candidate that leaves the fewest poisoned or absent wins; candidates tied at the
+//! best score must give the same value for every relocation, else every relocation of that
+//! type fails as ambiguous. A relocation whose field the winning type lacks is absent
+//! (`field_exists` 0, `field_byte_offset` poisoned), even if another candidate has the field.
+
+use std::collections::BTreeMap;
+
+use crate::btf::{Btf, BtfError, Kind, TypeId};
+use crate::fixup::{Fixup, PoisonReason};
+use crate::named::elf::NamedSite;
+use crate::named::{NamedReloc, Step};
+
+use super::error::{ReloError, ReloErrorKind, SpecError, TargetRef};
+use super::name::essential_name;
+use super::spec::{Accessor, Spec, describe_type, is_flexible_array};
+use super::value::{self, Value, ValueError};
+use super::{CandidateReport, Resolution, Targets};
+
+/// Declares every named relocation's root type to `targets`, before [`Targets::search`].
+///
+/// ```
+/// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, MemberSpec};
+/// use core_reloc::relo::{TargetBtf, Targets, want_named_types};
+/// use core_reloc::named::NamedReloc;
+/// use core_reloc::BtfOrigin;
+/// let mut kernel = BtfBuilder::new();
+/// let int = kernel.add_int("int", 4, IntEncoding::SIGNED);
+/// kernel.add_struct("task_struct", 8, &[MemberSpec::new("pid", int, 32)]);
+/// let kernel = Btf::parse(kernel.build())?;
+/// let reloc = NamedReloc::parse("core_reloc:v1:field_byte_offset:struct:task_struct:pid")?.unwrap();
+/// let mut targets = Targets::new(TargetBtf { origin: &BtfOrigin::Vmlinux, btf: &kernel });
+/// want_named_types([&reloc], &mut targets);
+/// targets.search();
+/// assert_eq!(targets.candidate_count("task_struct", core_reloc::btf::Kind::Struct), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn want_named_types<'r>(
+    relocs: impl IntoIterator<Item = &'r NamedReloc>,
+    targets: &mut Targets<'_>,
+) {
+    for reloc in relocs {
+        targets.want(&reloc.type_name, reloc.type_kind);
+    }
+}
+
+/// What one candidate gives one named relocation.
+enum Eval<'t> {
+    /// It has the field, type or enumerator: the target spec and value (`None`: poison).
+    Matched(Spec<'t>, Option<Value>),
+    /// It does not, and why.
+    Rejected(String),
+}
+
+/// Resolves every named relocation of `sites` against searched `targets`, in order; the
+/// result at `i` belongs to `sites[i]`.
+///
+/// ```
+/// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, MemberSpec};
+/// use core_reloc::relo::{TargetBtf, Targets, resolve_named, want_named_types};
+/// use core_reloc::BtfOrigin;
+/// # let object_bytes: Vec<u8> = Vec::new();
+/// # fn demo(object: &core_reloc::object::BpfObject<'_>, kernel: &Btf<'_>) {
+/// let sites = object.named_relocations();
+/// let mut targets = Targets::new(TargetBtf { origin: &BtfOrigin::Vmlinux, btf: kernel });
+/// want_named_types(sites.iter().map(|site| &site.reloc), &mut targets);
+/// targets.search();
+/// for result in resolve_named(sites, &targets) {
+///     match result {
+///         Ok(resolution) => println!("{} => {}", resolution.access, resolution.fixup.new_val),
+///         Err(error) => println!("{error}"),
+///     }
+/// }
+/// # }
+/// ```
+pub fn resolve_named(
+    sites: &[NamedSite],
+    targets: &Targets<'_>,
+) -> Vec<Result<Resolution, ReloError>> {
+    let mut results: Vec<Option<Result<Resolution, ReloError>>> =
+        sites.iter().map(|_| None).collect();
+    // (section, kind key, essential name) -> site positions: one binding each.
+    let mut groups: BTreeMap<(usize, u8, &str), Vec<usize>> = BTreeMap::new();
+    for (position, named) in sites.iter().enumerate() {
+        let kind_key = if named.reloc.type_kind.is_enum() {
+            Kind::Enum.raw()
+        } else {
+            named.reloc.type_kind.raw()
+        };
+        groups
+            .entry((
+                named.site.section_index,
+                kind_key,
+                essential_name(&named.reloc.type_name),
+            ))
+            .or_default()
+            .push(position);
+    }
+    for members in groups.values() {
+        let first = &sites[members[0]].reloc;
+        let candidates = targets.candidates(&first.type_name, first.type_kind);
+        // evals[c][m]: candidate c on member m.
+        let mut evals: Vec<Vec<Result<Eval<'_>, ReloErrorKind>>> = Vec::new();
+        let mut refs = Vec::new();
+        for candidate in candidates {
+            let target = targets.target(candidate.target);
+            let target_ref = TargetRef {
+                origin: target.origin.clone(),
+                id: candidate.id,
+            };
+            evals.push(
+                members
+                    .iter()
+                    .map(|&m| evaluate(&sites[m].reloc, target.btf, candidate.id, &target_ref))
+                    .collect(),
+            );
+            refs.push(target_ref);
+        }
+        // A relocation the candidate cannot give a value is poisoned or absent.
+        let missing = |eval: &Result<Eval<'_>, ReloErrorKind>| {
+            !matches!(eval, Ok(Eval::Matched(_, Some(_))))
+        };
+        let scores: Vec<usize> = evals
+            .iter()
+            .map(|row| row.iter().filter(|eval| missing(eval)).count())
+            .collect();
+        let best = scores.iter().copied().min();
+        let tied: Vec<usize> = (0..scores.len())
+            .filter(|&c| Some(scores[c]) == best)
+            .collect();
+        let ambiguity = tied.split_first().and_then(|(&winner, others)| {
+            others.iter().find_map(|&other| {
+                members.iter().enumerate().find_map(|(m, &site)| {
+                    let kind = sites[site].reloc.kind;
+                    let a = final_value(&evals[winner][m], kind);
+                    let b = final_value(&evals[other][m], kind);
+                    (a != b).then(|| (other, describe_value(a), describe_value(b)))
+                })
+            })
+        });
+        let winner = tied.first().copied();
+        for (m, &position) in members.iter().enumerate() {
+            let named = &sites[position];
+            let fail = |reason: ReloErrorKind| ReloError {
+                site: named.site,
+                kind: named.reloc.kind,
+                access: named.reloc.to_string(),
+                reason: Box::new(reason),
+            };
+            let result = match (&ambiguity, winner) {
+                (Some((other, first_result, second_result)), Some(winner)) => {
+                    Err(fail(ReloErrorKind::Ambiguous {
+                        first: refs[winner].clone(),
+                        first_result: first_result.clone(),
+                        second: refs[*other].clone(),
+                        second_result: second_result.clone(),
+                    }))
+                }
+                _ => resolution(named, winner, &mut evals, &refs, m).map_err(fail),
+            };
+            results[position] = Some(result);
+        }
+    }
+    results
+        .into_iter()
+        .map(|result| result.expect("every site belongs to a group"))
+        .collect()
+}
+
+/// The value a relocation ends with under a candidate (`None`: poison), errors included as
+/// "no value" for comparison.
+fn final_value(eval: &Result<Eval<'_>, ReloErrorKind>, kind: crate::ext::CoreReloKind) -> Option<u64> {
+    match eval {
+        Ok(Eval::Matched(_, value)) => value.map(|value| value.value),
+        Ok(Eval::Rejected(_)) | Err(_) => no_target(kind).map(|value| value.value),
+    }
+}
+
+fn describe_value(value: Option<u64>) -> String {
+    value.map_or("no value (poison)".to_string(), |value| value.to_string())
+}
+
+/// The value without any target: 0 for existence and type kinds, poison for the others.
+fn no_target(kind: crate::ext::CoreReloKind) -> Option<Value> {
+    // `compute` without a spec never reads BTF, so it cannot fail.
+    value::compute(None, kind, crate::btf::Endian::Little)
+        .ok()
+        .flatten()
+}
+
+fn resolution(
+    named: &NamedSite,
+    winner: Option<usize>,
+    evals: &mut [Vec<Result<Eval<'_>, ReloErrorKind>>],
+    refs: &[TargetRef],
+    member: usize,
+) -> Result<Resolution, ReloErrorKind> {
+    let kind = named.reloc.kind;
+    let candidates = evals
+        .iter()
+        .zip(refs)
+        .map(|(row, target)| CandidateReport {
+            target: target.clone(),
+            rejected: match &row[member] {
+                Ok(Eval::Matched(..)) => None,
+                Ok(Eval::Rejected(why)) => Some(why.clone()),
+                Err(error) => Some(error.to_string()),
+            },
+        })
+        .collect();
+    let mut resolution = Resolution {
+        fixup: Fixup::poison(named.site, kind, 0, PoisonReason::NotFound),
+        local_type: named.reloc.describe_type(),
+        access: named.reloc.to_string(),
+        spec: named.symbol.clone(),
+        target: None,
+        target_spec: None,
+        candidates,
+    };
+    let chosen = winner.map(|c| {
+        let taken = std::mem::replace(&mut evals[c][member], Ok(Eval::Rejected(String::new())));
+        (c, taken)
+    });
+    let value = match chosen {
+        // The winner's BTF is broken where this relocation needs it.
+        Some((_, Err(error))) => return Err(error),
+        Some((c, Ok(Eval::Matched(spec, value)))) => {
+            resolution.target = Some(refs[c].clone());
+            resolution.target_spec = (!kind.is_type_based()).then(|| spec.raw_string());
+            value
+        }
+        Some((_, Ok(Eval::Rejected(_)))) | None => no_target(kind),
+    };
+    if let Some(value) = value {
+        resolution.fixup = Fixup::rewrite(named.site, kind, 0, value.value);
+    }
+    Ok(resolution)
+}
+
+/// Follows `reloc` in candidate `id` of `btf`.
+fn evaluate<'t>(
+    reloc: &NamedReloc,
+    btf: &'t Btf<'t>,
+    id: TypeId,
+    target: &TargetRef,
+) -> Result<Eval<'t>, ReloErrorKind> {
+    let btf_error = |source: BtfError| ReloErrorKind::Target {
+        target: target.clone(),
+        source,
+    };
+    let walked = walk(reloc, btf, id).map_err(|error| match error {
+        WalkError::Btf(source) => btf_error(source),
+        WalkError::TooDeep => ReloErrorKind::Spec(SpecError::TooLong),
+    })?;
+    let spec = match walked {
+        Ok(spec) => spec,
+        Err(why) => return Ok(Eval::Rejected(why)),
+    };
+    let value = value::compute(Some(&spec), reloc.kind, btf.endian()).map_err(|error| match error {
+        ValueError::Btf(source) => btf_error(source),
+        ValueError::Relo(reason) => reason,
+    })?;
+    Ok(Eval::Matched(spec, value))
+}
+
+enum WalkError {
+    Btf(BtfError),
+    TooDeep,
+}
+
+impl From<BtfError> for WalkError {
+    fn from(error: BtfError) -> Self {
+        WalkError::Btf(error)
+    }
+}
+
+/// The target spec of `reloc` in candidate `candidate`, or why the candidate lacks it.
+fn walk<'t>(
+    reloc: &NamedReloc,
+    btf: &'t Btf<'t>,
+    candidate: TypeId,
+) -> Result<Result<Spec<'t>, String>, WalkError> {
+    let mut spec = Spec::empty(btf, candidate);
+    if reloc.kind.is_type_based() {
+        return Ok(Ok(spec));
+    }
+    let root = btf.skip_mods_and_typedefs(candidate)?;
+    if let Some(wanted) = &reloc.enumerator {
+        let ty = btf.type_by_id(root)?;
+        let Some(values) = ty.enum_values() else {
+            return Ok(Err(format!("{} is not an enum", describe_type(btf, root))));
+        };
+        for (index, value) in values.enumerate() {
+            let name = btf.str_at(value.name_offset)?;
+            if essential_name(name) == essential_name(wanted) {
+                spec.raw.push(index as u32);
+                spec.accessors.push(Accessor {
+                    type_id: root,
+                    index: index as u32,
+                    name: Some(name),
+                });
+                return Ok(Ok(spec));
+            }
+        }
+        return Ok(Err(format!("no enumerator `{wanted}`")));
+    }
+    spec.raw.push(0);
+    spec.accessors.push(Accessor {
+        type_id: root,
+        index: 0,
+        name: None,
+    });
+    let mut id = root;
+    for step in &reloc.path {
+        id = btf.skip_mods_and_typedefs(id)?;
+        match step {
+            Step::Member(name) => match find_member(btf, id, name, &mut spec)? {
+                Some(member_type) => id = member_type,
+                None => {
+                    return Ok(Err(format!(
+                        "{} has no member `{name}`",
+                        describe_type(btf, id)
+                    )));
+                }
+            },
+            &Step::Index(index) => {
+                let ty = btf.type_by_id(id)?;
+                let Some(array) = ty.array() else {
+                    return Ok(Err(format!("{} is not an array", describe_type(btf, id))));
+                };
+                let flexible = is_flexible_array(btf, spec.accessors.last(), array.nelems);
+                if !flexible && index >= array.nelems {
+                    return Ok(Err(format!(
+                        "index {index} is out of bounds of an array of {}",
+                        array.nelems
+                    )));
+                }
+                id = btf.skip_mods_and_typedefs(array.elem_type)?;
+                spec.push_raw(index).map_err(|_| WalkError::TooDeep)?;
+                spec.accessors.push(Accessor {
+                    type_id: id,
+                    index,
+                    name: None,
+                });
+                let size = btf.resolved_size(id)?;
+                spec.bit_offset += u64::from(index) * u64::from(size) * 8;
+            }
+        }
+    }
+    Ok(Ok(spec))
+}
+
+/// Finds member `name` of struct/union `holder`, looking through anonymous members, and
+/// extends `spec` with the raw path to it; returns the member's type.
+fn find_member<'t>(
+    btf: &'t Btf<'t>,
+    holder: TypeId,
+    name: &str,
+    spec: &mut Spec<'t>,
+) -> Result<Option<TypeId>, WalkError> {
+    let holder = btf.skip_mods_and_typedefs(holder)?;
+    let ty = btf.type_by_id(holder)?;
+    let Some(members) = ty.members() else {
+        return Ok(None);
+    };
+    for (index, member) in members.enumerate() {
+        spec.push_raw(index as u32).map_err(|_| WalkError::TooDeep)?;
+        spec.bit_offset += u64::from(member.bit_offset);
+        let member_name = btf.str_at(member.name_offset)?;
+        if member_name.is_empty() {
+            if let Some(found) = find_member(btf, member.type_id, name, spec)? {
+                return Ok(Some(found));
+            }
+        } else if member_name == name {
+            spec.accessors.push(Accessor {
+                type_id: holder,
+                index: index as u32,
+                name: Some(member_name),
+            });
+            return Ok(Some(member.type_id));
+        }
+        spec.bit_offset -= u64::from(member.bit_offset);
+        spec.raw.pop();
+    }
+    Ok(None)
+}
