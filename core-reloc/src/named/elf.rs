@@ -38,6 +38,22 @@ pub struct NamedSite {
     rel_entry: usize,
 }
 
+impl NamedSite {
+    /// A site that is in no object, for engine tests.
+    #[cfg(test)]
+    pub(crate) fn for_test(site: RelocationSite, symbol: &str) -> NamedSite {
+        NamedSite {
+            site,
+            symbol: symbol.to_string(),
+            reloc: NamedReloc::parse(symbol)
+                .expect("well-formed")
+                .expect("a named relocation"),
+            rel_section: 0,
+            rel_entry: 0,
+        }
+    }
+}
+
 /// Why an object's named relocations cannot be read or applied.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -393,3 +393,220 @@ fn find_member<'t>(
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BtfOrigin;
+    use crate::btf::{BtfBuilder, IntEncoding, MemberSpec};
+    use crate::fixup::RelocationSite;
+    use crate::relo::TargetBtf;
+
+    fn site(index: usize, section: usize) -> RelocationSite {
+        RelocationSite {
+            record_index: index,
+            section_index: section,
+            insn_index: index * 2,
+        }
+    }
+
+    fn sites(symbols: &[&str]) -> Vec<NamedSite> {
+        symbols
+            .iter()
+            .enumerate()
+            .map(|(index, symbol)| NamedSite::for_test(site(index, 3), symbol))
+            .collect()
+    }
+
+    /// Resolves `symbols` (all in one section) against `kernel`; the values (`None`: poison).
+    fn resolve(kernel: &Btf<'_>, symbols: &[&str]) -> Vec<Result<Option<u64>, String>> {
+        let sites = sites(symbols);
+        let mut targets = Targets::new(TargetBtf {
+            origin: &BtfOrigin::Vmlinux,
+            btf: kernel,
+        });
+        want_named_types(sites.iter().map(|site| &site.reloc), &mut targets);
+        targets.search();
+        resolve_named(&sites, &targets)
+            .into_iter()
+            .map(|result| {
+                result
+                    .map(|resolution| (!resolution.fixup.is_poison()).then_some(resolution.fixup.new_val))
+                    .map_err(|error| error.to_string())
+            })
+            .collect()
+    }
+
+    fn kernel() -> Vec<u8> {
+        let mut b = BtfBuilder::new();
+        let int = b.add_int("int", 4, IntEncoding::SIGNED);
+        let uint = b.add_int("unsigned int", 4, IntEncoding::default());
+        let arr = b.add_array(int, int, 4);
+        // struct task { int state; union { int x; struct { int y; }; }; int v[4]; unsigned f:3, g:5; }
+        let inner = b.add_struct("", 4, &[MemberSpec::new("y", int, 0)]);
+        let anon = b.add_union("", 4, &[MemberSpec::new("x", int, 0), MemberSpec::new("", inner, 0)]);
+        b.add_struct(
+            "task",
+            28,
+            &[
+                MemberSpec::new("state", int, 0),
+                MemberSpec::new("", anon, 32),
+                MemberSpec::new("v", arr, 64),
+                MemberSpec::bitfield("f", uint, 192, 3),
+                MemberSpec::bitfield("g", int, 195, 5),
+            ],
+        );
+        b.add_enum("mode", 4, false, &[("MODE_A", 7), ("MODE_B", 9)]);
+        let task = b.add_struct("tiny", 4, &[MemberSpec::new("a", int, 0)]);
+        b.add_typedef("tiny_t", task);
+        b.build()
+    }
+
+    #[test]
+    fn values_follow_names_through_anonymous_members_arrays_and_bitfields() {
+        let bytes = kernel();
+        let kernel = Btf::parse(&bytes[..]).unwrap();
+        let got = resolve(
+            &kernel,
+            &[
+                "core_reloc:v1:field_byte_offset:struct:task:x",
+                "core_reloc:v1:field_byte_offset:struct:task:y",
+                "core_reloc:v1:field_byte_offset:struct:task:v[2]",
+                "core_reloc:v1:field_byte_size:struct:task:v",
+                "core_reloc:v1:field_signed:struct:task:state",
+                "core_reloc:v1:field_exists:struct:task:nope",
+                "core_reloc:v1:field_byte_offset:struct:task:nope",
+                "core_reloc:v1:field_lshift_u64:struct:task:g",
+                "core_reloc:v1:field_rshift_u64:struct:task:g",
+                "core_reloc:v1:field_signed:struct:task:f",
+                "core_reloc:v1:type_size:struct:task",
+                "core_reloc:v1:type_exists:struct:task___v2",
+                "core_reloc:v1:type_exists:union:task",
+                "core_reloc:v1:type_size:typedef:tiny_t",
+                "core_reloc:v1:enumval_value:enum:mode:MODE_B",
+                "core_reloc:v1:enumval_exists:enum:mode:MODE_C",
+                "core_reloc:v1:enumval_value:enum:mode:MODE_C",
+                "core_reloc:v1:field_exists:struct:task:v[4]",
+            ],
+        );
+        let expected: Vec<Result<Option<u64>, String>> = vec![
+            Ok(Some(4)),
+            Ok(Some(4)),
+            Ok(Some(16)),
+            Ok(Some(16)),
+            Ok(Some(1)),
+            Ok(Some(0)),
+            Ok(None),
+            // g: bits 195..200 of a 4-byte load at byte 24: 64 - (195 + 5 - 192) = 56.
+            Ok(Some(56)),
+            Ok(Some(59)),
+            Ok(Some(0)),
+            Ok(Some(28)),
+            Ok(Some(1)),
+            Ok(Some(0)),
+            Ok(Some(4)),
+            Ok(Some(9)),
+            Ok(Some(0)),
+            Ok(None),
+            Ok(Some(0)),
+        ];
+        assert_eq!(got, expected);
+    }
+
+    /// Two kernel types named `s`: x { a, b } and y { b, c }.
+    fn two_candidates(x_first: bool) -> Vec<u8> {
+        let mut b = BtfBuilder::new();
+        let int = b.add_int("int", 4, IntEncoding::SIGNED);
+        let x = [MemberSpec::new("a", int, 0), MemberSpec::new("b", int, 32)];
+        let y = [MemberSpec::new("b", int, 0), MemberSpec::new("c", int, 32)];
+        if x_first {
+            b.add_struct("s", 8, &x);
+            b.add_struct("s", 8, &y);
+        } else {
+            b.add_struct("s", 8, &y);
+            b.add_struct("s", 8, &x);
+        }
+        b.build()
+    }
+
+    #[test]
+    fn one_kernel_type_per_root_type_whatever_the_order() {
+        for x_first in [true, false] {
+            let bytes = two_candidates(x_first);
+            let kernel = Btf::parse(&bytes[..]).unwrap();
+            for symbols in [
+                ["core_reloc:v1:field_byte_offset:struct:s:a", "core_reloc:v1:field_byte_offset:struct:s:b"],
+                ["core_reloc:v1:field_byte_offset:struct:s:b", "core_reloc:v1:field_byte_offset:struct:s:a"],
+            ] {
+                let got = resolve(&kernel, &symbols);
+                let a = symbols.iter().position(|s| s.ends_with(":a")).unwrap();
+                assert_eq!(got[a], Ok(Some(0)), "x_first {x_first}");
+                assert_eq!(got[1 - a], Ok(Some(4)), "b is x's, not y's 0: x_first {x_first}");
+            }
+        }
+    }
+
+    #[test]
+    fn tied_candidates_that_disagree_are_ambiguous() {
+        let bytes = two_candidates(true);
+        let kernel = Btf::parse(&bytes[..]).unwrap();
+        // Both have `b`, at different offsets, and nothing else is asked.
+        let got = resolve(&kernel, &["core_reloc:v1:field_byte_offset:struct:s:b"]);
+        let error = got[0].as_ref().unwrap_err();
+        assert!(error.contains("ambiguous"), "{error}");
+        assert!(error.contains("struct s.b"), "{error}");
+        // Existence agrees (both have it): not ambiguous.
+        assert_eq!(
+            resolve(&kernel, &["core_reloc:v1:field_exists:struct:s:b"]),
+            [Ok(Some(1))]
+        );
+    }
+
+    #[test]
+    fn sections_bind_independently() {
+        let bytes = two_candidates(true);
+        let kernel = Btf::parse(&bytes[..]).unwrap();
+        let mut sites = sites(&[
+            "core_reloc:v1:field_byte_offset:struct:s:a",
+            "core_reloc:v1:field_byte_offset:struct:s:b",
+            "core_reloc:v1:field_byte_offset:struct:s:c",
+            "core_reloc:v1:field_byte_offset:struct:s:b",
+        ]);
+        sites[2].site.section_index = 4;
+        sites[3].site.section_index = 4;
+        let mut targets = Targets::new(TargetBtf {
+            origin: &BtfOrigin::Vmlinux,
+            btf: &kernel,
+        });
+        want_named_types(sites.iter().map(|site| &site.reloc), &mut targets);
+        targets.search();
+        let values: Vec<u64> = resolve_named(&sites, &targets)
+            .into_iter()
+            .map(|result| result.unwrap().fixup.new_val)
+            .collect();
+        // Section 3 binds x { a, b }; section 4 binds y { b, c }.
+        assert_eq!(values, [0, 4, 4, 0]);
+    }
+
+    #[test]
+    fn explanations_name_the_candidate_and_what_it_lacks() {
+        let bytes = kernel();
+        let kernel = Btf::parse(&bytes[..]).unwrap();
+        let sites = sites(&["core_reloc:v1:field_byte_offset:struct:task:nope"]);
+        let mut targets = Targets::new(TargetBtf {
+            origin: &BtfOrigin::Vmlinux,
+            btf: &kernel,
+        });
+        want_named_types(sites.iter().map(|site| &site.reloc), &mut targets);
+        targets.search();
+        let resolution = resolve_named(&sites, &targets).remove(0).unwrap();
+        assert!(resolution.fixup.is_poison());
+        assert_eq!(resolution.access, "struct task.nope");
+        assert_eq!(resolution.spec, "core_reloc:v1:field_byte_offset:struct:task:nope");
+        assert_eq!(resolution.candidates.len(), 1);
+        assert_eq!(
+            resolution.candidates[0].rejected.as_deref(),
+            Some("struct task has no member `nope`")
+        );
+    }
+}
