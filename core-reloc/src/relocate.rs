@@ -7,8 +7,8 @@ use crate::btf::{Btf, BtfError};
 use crate::composite::{CompositeBtf, ModuleError, ParseReason};
 use crate::ext::CoreRelo;
 use crate::fixup::{Fixup, RelocationSite};
-use crate::object::{BpfObject, ObjectError, Relocated};
 use crate::named::elf::NamedSite;
+use crate::object::{BpfObject, ObjectError, Relocated};
 use crate::patch::Patched;
 use crate::relo::{
     Engine, EngineOptions, ReloError, Resolution, Targets, resolve_named, want_named_types,

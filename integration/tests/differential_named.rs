@@ -49,26 +49,51 @@ fn check(series: &str) {
             compared.push(format!("{} {} = {value:?}", key.0, key.1));
         }
     }
-    println!("{series}: {} named relocations equal to .BTF.ext:\n  {}", compared.len(), compared.join("\n  "));
+    println!(
+        "{series}: {} named relocations equal to .BTF.ext:\n  {}",
+        compared.len(),
+        compared.join("\n  ")
+    );
     // The fields the VM test reads, and every probe of the C program.
     for (kind, access) in [
         (CoreReloKind::FieldByteOffset, "struct path.dentry"),
         (CoreReloKind::FieldByteOffset, "struct dentry.d_inode"),
-        (CoreReloKind::FieldByteOffset, "struct btrfs_inode.vfs_inode"),
-        (CoreReloKind::FieldByteOffset, "struct btrfs_inode.vfs_inode.i_ino"),
+        (
+            CoreReloKind::FieldByteOffset,
+            "struct btrfs_inode.vfs_inode",
+        ),
+        (
+            CoreReloKind::FieldByteOffset,
+            "struct btrfs_inode.vfs_inode.i_ino",
+        ),
         (CoreReloKind::FieldByteOffset, "struct btrfs_inode.root"),
-        (CoreReloKind::FieldByteOffset, "struct btrfs_root.root_key.objectid"),
+        (
+            CoreReloKind::FieldByteOffset,
+            "struct btrfs_root.root_key.objectid",
+        ),
         (CoreReloKind::FieldByteOffset, "struct btrfs_root.fs_info"),
-        (CoreReloKind::FieldByteOffset, "struct btrfs_fs_info.sectorsize"),
-        (CoreReloKind::FieldByteOffset, "struct btrfs_fs_info.nodesize"),
+        (
+            CoreReloKind::FieldByteOffset,
+            "struct btrfs_fs_info.sectorsize",
+        ),
+        (
+            CoreReloKind::FieldByteOffset,
+            "struct btrfs_fs_info.nodesize",
+        ),
         (CoreReloKind::FieldExists, "struct btrfs_inode.location"),
         (CoreReloKind::FieldExists, "struct btrfs_inode.generation"),
         (CoreReloKind::FieldByteSize, "struct btrfs_fs_info.nodesize"),
         (CoreReloKind::TypeExists, "struct btrfs_inode"),
         (CoreReloKind::TypeSize, "struct btrfs_inode"),
         (CoreReloKind::TypeSize, "struct btrfs_root"),
-        (CoreReloKind::EnumvalExists, "enum btrfs_map_op::BTRFS_MAP_DISCARD"),
-        (CoreReloKind::EnumvalValue, "enum btrfs_map_op::BTRFS_MAP_GET_READ_MIRRORS"),
+        (
+            CoreReloKind::EnumvalExists,
+            "enum btrfs_map_op::BTRFS_MAP_DISCARD",
+        ),
+        (
+            CoreReloKind::EnumvalValue,
+            "enum btrfs_map_op::BTRFS_MAP_GET_READ_MIRRORS",
+        ),
     ] {
         let key = (kind, access.to_string());
         assert!(

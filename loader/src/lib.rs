@@ -329,8 +329,8 @@ impl Loader {
             ),
         };
         let mut relocated = relocate::apply(&object, &resolutions).map_err(apply_error)?;
-        let named_outcomes = relocate::apply_named(&object, &mut relocated.bytes, &named)
-            .map_err(apply_error)?;
+        let named_outcomes =
+            relocate::apply_named(&object, &mut relocated.bytes, &named).map_err(apply_error)?;
         relocated.outcomes.extend(named_outcomes);
         report.fixups = fixup_reports(&entries, &relocated.outcomes);
         self.check_unsearched_modules(composite, &entries, &mut report);

@@ -55,7 +55,10 @@ fn value_of(report: &Report, symbol: &str) -> u64 {
         .collect();
     assert!(!uses.is_empty(), "no named relocation {symbol}");
     let value = uses[0].new.unwrap_or_else(|| panic!("{symbol} poisoned"));
-    assert!(uses.iter().all(|fixup| fixup.new == Some(value)), "{uses:#?}");
+    assert!(
+        uses.iter().all(|fixup| fixup.new == Some(value)),
+        "{uses:#?}"
+    );
     value
 }
 
@@ -79,11 +82,20 @@ fn every_use_of_a_named_relocation_is_its_own_zeroed_ld_imm64() {
     }
     // In the source: core_read! of pid (1), opacity_checks adds it twice.
     let count = |symbol: &str| uses.get(symbol).copied().unwrap_or(0);
-    assert_eq!(count("core_reloc:v1:field_byte_offset:struct:task_struct:pid"), 3);
+    assert_eq!(
+        count("core_reloc:v1:field_byte_offset:struct:task_struct:pid"),
+        3
+    );
     // type_exists of the missing type: the record and the `== 0` test.
-    assert_eq!(count("core_reloc:v1:type_exists:struct:core_reloc_no_such_type"), 2);
+    assert_eq!(
+        count("core_reloc:v1:type_exists:struct:core_reloc_no_such_type"),
+        2
+    );
     // core_read! of tgid, of real_parent->tgid, and the map index.
-    assert_eq!(count("core_reloc:v1:field_byte_offset:struct:task_struct:tgid"), 3);
+    assert_eq!(
+        count("core_reloc:v1:field_byte_offset:struct:task_struct:tgid"),
+        3
+    );
     assert_eq!(count("core_reloc:v1:type_size:struct:task_struct"), 2);
 }
 
@@ -112,16 +124,24 @@ fn task_fields_read_in_pure_rust_equal_user_space() {
             .is_empty()
     );
 
-    Loader::load_program(&mut ebpf, &report, PROGRAM, |p: &mut RawTracePoint| p.load())
-        .expect("program loads");
+    Loader::load_program(&mut ebpf, &report, PROGRAM, |p: &mut RawTracePoint| {
+        p.load()
+    })
+    .expect("program loads");
     let program: &mut RawTracePoint = ebpf.program_mut(PROGRAM).unwrap().try_into().unwrap();
     let _link = program.attach("sys_enter").expect("attach to sys_enter");
 
     // A one-bit bitfield user space can set: sched_reset_on_fork of this thread.
     let param = libc::sched_param { sched_priority: 0 };
     // SAFETY: valid policy and parameter for the calling thread.
-    let set = unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER | SCHED_RESET_ON_FORK, &param) };
-    assert_eq!(set, 0, "sched_setscheduler: {}", std::io::Error::last_os_error());
+    let set =
+        unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER | SCHED_RESET_ON_FORK, &param) };
+    assert_eq!(
+        set,
+        0,
+        "sched_setscheduler: {}",
+        std::io::Error::last_os_error()
+    );
 
     let tid = gettid();
     let mut target: Array<_, u32> = Array::try_from(ebpf.map_mut("target_tid").unwrap()).unwrap();
@@ -142,7 +162,11 @@ fn task_fields_read_in_pure_rust_equal_user_space() {
     assert!(record.hits > 0, "the program never ran");
     assert_eq!(record.pid as u32, tid, "task->pid is the thread id");
     assert_eq!(record.tgid as u32, std::process::id(), "task->tgid");
-    assert_eq!(record.parent_tgid, unsafe { libc::getppid() }, "task->real_parent->tgid");
+    assert_eq!(
+        record.parent_tgid,
+        unsafe { libc::getppid() },
+        "task->real_parent->tgid"
+    );
     let comm = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")).unwrap();
     let recorded = std::ffi::CStr::from_bytes_until_nul(&record.comm)
         .unwrap()
@@ -153,14 +177,23 @@ fn task_fields_read_in_pure_rust_equal_user_space() {
     assert_eq!(record.no_such_type_exists, 0);
     assert_eq!(record.comm_size, 16);
     assert_eq!(record.pidtype_pgid_exists, 1);
-    assert_eq!(record.pidtype_pgid, 2, "PIDTYPE_PID, PIDTYPE_TGID, PIDTYPE_PGID");
+    assert_eq!(
+        record.pidtype_pgid, 2,
+        "PIDTYPE_PID, PIDTYPE_TGID, PIDTYPE_PGID"
+    );
     assert_eq!(record.sched_reset_on_fork, 1, "bitfield read");
 
     let task_size = value_of(&report, "core_reloc:v1:type_size:struct:task_struct");
     assert_eq!(u64::from(record.task_struct_size), task_size);
     assert!(task_size > 1000, "task_struct is large: {task_size}");
-    let pid_offset = value_of(&report, "core_reloc:v1:field_byte_offset:struct:task_struct:pid");
-    let tgid_offset = value_of(&report, "core_reloc:v1:field_byte_offset:struct:task_struct:tgid");
+    let pid_offset = value_of(
+        &report,
+        "core_reloc:v1:field_byte_offset:struct:task_struct:pid",
+    );
+    let tgid_offset = value_of(
+        &report,
+        "core_reloc:v1:field_byte_offset:struct:task_struct:tgid",
+    );
     assert!(pid_offset > 0 && tgid_offset > 0);
     let opacity: Array<_, u64> = Array::try_from(ebpf.map("opacity").unwrap()).unwrap();
     let slots: Vec<u64> = (0..8).map(|i| opacity.get(&i, 0).unwrap()).collect();

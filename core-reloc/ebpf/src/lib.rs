@@ -155,7 +155,12 @@ macro_rules! __field {
 #[macro_export]
 macro_rules! __type {
     ($kind:literal, struct $ty:ident) => {
-        $crate::__named!(concat!("core_reloc:v1:", $kind, ":struct:", stringify!($ty)))
+        $crate::__named!(concat!(
+            "core_reloc:v1:",
+            $kind,
+            ":struct:",
+            stringify!($ty)
+        ))
     };
     ($kind:literal, union $ty:ident) => {
         $crate::__named!(concat!("core_reloc:v1:", $kind, ":union:", stringify!($ty)))
@@ -164,10 +169,20 @@ macro_rules! __type {
         $crate::__named!(concat!("core_reloc:v1:", $kind, ":enum:", stringify!($ty)))
     };
     ($kind:literal, typedef $ty:ident) => {
-        $crate::__named!(concat!("core_reloc:v1:", $kind, ":typedef:", stringify!($ty)))
+        $crate::__named!(concat!(
+            "core_reloc:v1:",
+            $kind,
+            ":typedef:",
+            stringify!($ty)
+        ))
     };
     ($kind:literal, $ty:ident) => {
-        $crate::__named!(concat!("core_reloc:v1:", $kind, ":struct:", stringify!($ty)))
+        $crate::__named!(concat!(
+            "core_reloc:v1:",
+            $kind,
+            ":struct:",
+            stringify!($ty)
+        ))
     };
 }
 
@@ -176,13 +191,34 @@ macro_rules! __type {
 #[macro_export]
 macro_rules! __enumval {
     ($kind:literal, typedef $ty:ident, $value:ident) => {
-        $crate::__named!(concat!("core_reloc:v1:", $kind, ":typedef:", stringify!($ty), ":", stringify!($value)))
+        $crate::__named!(concat!(
+            "core_reloc:v1:",
+            $kind,
+            ":typedef:",
+            stringify!($ty),
+            ":",
+            stringify!($value)
+        ))
     };
     ($kind:literal, enum $ty:ident, $value:ident) => {
-        $crate::__named!(concat!("core_reloc:v1:", $kind, ":enum:", stringify!($ty), ":", stringify!($value)))
+        $crate::__named!(concat!(
+            "core_reloc:v1:",
+            $kind,
+            ":enum:",
+            stringify!($ty),
+            ":",
+            stringify!($value)
+        ))
     };
     ($kind:literal, $ty:ident, $value:ident) => {
-        $crate::__named!(concat!("core_reloc:v1:", $kind, ":enum:", stringify!($ty), ":", stringify!($value)))
+        $crate::__named!(concat!(
+            "core_reloc:v1:",
+            $kind,
+            ":enum:",
+            stringify!($ty),
+            ":",
+            stringify!($value)
+        ))
     };
 }
 

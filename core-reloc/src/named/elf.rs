@@ -176,7 +176,12 @@ pub(crate) fn collect(
                 .ok()
                 .filter(|offset| offset.is_multiple_of(INSN_SIZE))
                 .map(|offset| offset / INSN_SIZE)
-                .filter(|insn| (insn + 2) * INSN_SIZE <= program.insns.len())
+                // An ld_imm64 takes two slots.
+                .filter(|insn| {
+                    insn.checked_add(2)
+                        .and_then(|end| end.checked_mul(INSN_SIZE))
+                        .is_some_and(|end| end <= program.insns.len())
+                })
                 .ok_or_else(|| NamedElfError::BadOffset {
                     symbol: name.to_string(),
                     section: section_name(),
@@ -225,11 +230,12 @@ pub fn apply(
             .program_section(named.site.section_index)
             .ok_or(NamedElfError::FixupMismatch { site: named.site })?;
         let section = &mut bytes[program.file_offset..program.file_offset + program.insns.len()];
-        let patched =
-            apply_fixup(section, object.endian(), fixup).map_err(|source| NamedElfError::Patch {
+        let patched = apply_fixup(section, object.endian(), fixup).map_err(|source| {
+            NamedElfError::Patch {
                 symbol: named.symbol.clone(),
                 source,
-            })?;
+            }
+        })?;
         outcomes.push((named.site, patched));
     }
     remove_entries(object, bytes, sites)?;

@@ -315,8 +315,8 @@ impl NamedReloc {
                 return Err(mismatch());
             }
             let access = access.unwrap_or("");
-            reloc.path =
-                parse_path(access).ok_or_else(|| fail(NameErrorReason::Path(access.to_string())))?;
+            reloc.path = parse_path(access)
+                .ok_or_else(|| fail(NameErrorReason::Path(access.to_string())))?;
         } else if kind.is_enumval_based() {
             if !matches!(type_kind, Kind::Enum | Kind::Typedef) {
                 return Err(mismatch());
@@ -389,17 +389,16 @@ mod tests {
         );
         assert_eq!(field.to_string(), "union u.a.b[3].c");
         let size = parse("core_reloc:v1:type_size:typedef:pid_t");
-        assert_eq!((size.kind, size.type_kind), (CoreReloKind::TypeSize, Kind::Typedef));
+        assert_eq!(
+            (size.kind, size.type_kind),
+            (CoreReloKind::TypeSize, Kind::Typedef)
+        );
         let value = parse("core_reloc:v1:enumval_value:enum:btrfs_map_op:BTRFS_MAP_DISCARD");
         assert_eq!(value.enumerator.as_deref(), Some("BTRFS_MAP_DISCARD"));
         assert_eq!(value.to_string(), "enum btrfs_map_op::BTRFS_MAP_DISCARD");
         assert_eq!(
             parse("core_reloc:v1:field_exists:struct:task_struct___v2:x[0][1]").path,
-            [
-                Step::Member("x".into()),
-                Step::Index(0),
-                Step::Index(1)
-            ]
+            [Step::Member("x".into()), Step::Index(0), Step::Index(1)]
         );
         for (name, kind) in NAMED_KINDS {
             assert_eq!(kind_name(*kind), Some(*name));
@@ -408,7 +407,13 @@ mod tests {
 
     #[test]
     fn other_symbols_are_not_named_relocations() {
-        for symbol in ["", "bpf_probe_read", "core_reloc", "core_relocv1:x", "CORE_RELOC:v1"] {
+        for symbol in [
+            "",
+            "bpf_probe_read",
+            "core_reloc",
+            "core_relocv1:x",
+            "CORE_RELOC:v1",
+        ] {
             assert_eq!(NamedReloc::parse(symbol), Ok(None), "{symbol:?}");
         }
     }
@@ -416,18 +421,44 @@ mod tests {
     #[test]
     fn malformed_names_are_refused_with_the_name_quoted() {
         let error = NamedReloc::parse("core_reloc:v2:type_size:struct:s").unwrap_err();
-        assert_eq!(error.reason, NameErrorReason::Version { found: "v2".into() });
-        assert!(error.to_string().contains("\"core_reloc:v2:type_size:struct:s\""), "{error}");
-        assert_eq!(reason("core_reloc:"), NameErrorReason::Version { found: "".into() });
-        assert_eq!(reason("core_reloc:v1:type_size:struct"), NameErrorReason::MissingParts);
-        assert_eq!(reason("core_reloc:v1:byte_off:struct:s:a"), NameErrorReason::Kind("byte_off".into()));
+        assert_eq!(
+            error.reason,
+            NameErrorReason::Version { found: "v2".into() }
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("\"core_reloc:v2:type_size:struct:s\""),
+            "{error}"
+        );
+        assert_eq!(
+            reason("core_reloc:"),
+            NameErrorReason::Version { found: "".into() }
+        );
+        assert_eq!(
+            reason("core_reloc:v1:type_size:struct"),
+            NameErrorReason::MissingParts
+        );
+        assert_eq!(
+            reason("core_reloc:v1:byte_off:struct:s:a"),
+            NameErrorReason::Kind("byte_off".into())
+        );
         assert_eq!(
             reason("core_reloc:v1:type_matches:struct:s"),
             NameErrorReason::UnnamableKind("type_matches".into())
         );
-        assert_eq!(reason("core_reloc:v1:type_size:class:s"), NameErrorReason::TypeKind("class".into()));
-        assert!(matches!(reason("core_reloc:v1:type_size:struct:1s"), NameErrorReason::Identifier { .. }));
-        assert!(matches!(reason("core_reloc:v1:type_size:struct:"), NameErrorReason::Identifier { .. }));
+        assert_eq!(
+            reason("core_reloc:v1:type_size:class:s"),
+            NameErrorReason::TypeKind("class".into())
+        );
+        assert!(matches!(
+            reason("core_reloc:v1:type_size:struct:1s"),
+            NameErrorReason::Identifier { .. }
+        ));
+        assert!(matches!(
+            reason("core_reloc:v1:type_size:struct:"),
+            NameErrorReason::Identifier { .. }
+        ));
         assert!(matches!(
             reason("core_reloc:v1:enumval_value:struct:s:A"),
             NameErrorReason::KindMismatch { .. }
@@ -440,14 +471,30 @@ mod tests {
             reason("core_reloc:v1:type_exists:struct:s:a"),
             NameErrorReason::UnexpectedAccess("type_exists")
         );
-        assert_eq!(reason("core_reloc:v1:enumval_exists:enum:e"), NameErrorReason::MissingEnumerator);
+        assert_eq!(
+            reason("core_reloc:v1:enumval_exists:enum:e"),
+            NameErrorReason::MissingEnumerator
+        );
         assert!(matches!(
             reason("core_reloc:v1:enumval_exists:enum:e:A B"),
             NameErrorReason::Identifier { .. }
         ));
         for path in [
-            "", ".a", "a.", "a..b", "[0]", "a[]", "a[-1]", "a[x]", "a[0", "a]", "a b", "a:b",
-            "a[4294967296]", "a[0]b", "a.1",
+            "",
+            ".a",
+            "a.",
+            "a..b",
+            "[0]",
+            "a[]",
+            "a[-1]",
+            "a[x]",
+            "a[0",
+            "a]",
+            "a b",
+            "a:b",
+            "a[4294967296]",
+            "a[0]b",
+            "a.1",
         ] {
             let symbol = format!("core_reloc:v1:field_byte_offset:struct:s:{path}");
             assert!(

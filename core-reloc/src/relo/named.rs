@@ -126,9 +126,8 @@ pub fn resolve_named(
             refs.push(target_ref);
         }
         // A relocation the candidate cannot give a value is poisoned or absent.
-        let missing = |eval: &Result<Eval<'_>, ReloErrorKind>| {
-            !matches!(eval, Ok(Eval::Matched(_, Some(_))))
-        };
+        let missing =
+            |eval: &Result<Eval<'_>, ReloErrorKind>| !matches!(eval, Ok(Eval::Matched(_, Some(_))));
         let scores: Vec<usize> = evals
             .iter()
             .map(|row| row.iter().filter(|eval| missing(eval)).count())
@@ -178,7 +177,10 @@ pub fn resolve_named(
 
 /// The value a relocation ends with under a candidate (`None`: poison), errors included as
 /// "no value" for comparison.
-fn final_value(eval: &Result<Eval<'_>, ReloErrorKind>, kind: crate::ext::CoreReloKind) -> Option<u64> {
+fn final_value(
+    eval: &Result<Eval<'_>, ReloErrorKind>,
+    kind: crate::ext::CoreReloKind,
+) -> Option<u64> {
     match eval {
         Ok(Eval::Matched(_, value)) => value.map(|value| value.value),
         Ok(Eval::Rejected(_)) | Err(_) => no_target(kind).map(|value| value.value),
@@ -265,10 +267,11 @@ fn evaluate<'t>(
         Ok(spec) => spec,
         Err(why) => return Ok(Eval::Rejected(why)),
     };
-    let value = value::compute(Some(&spec), reloc.kind, btf.endian()).map_err(|error| match error {
-        ValueError::Btf(source) => btf_error(source),
-        ValueError::Relo(reason) => reason,
-    })?;
+    let value =
+        value::compute(Some(&spec), reloc.kind, btf.endian()).map_err(|error| match error {
+            ValueError::Btf(source) => btf_error(source),
+            ValueError::Relo(reason) => reason,
+        })?;
     Ok(Eval::Matched(spec, value))
 }
 
@@ -373,7 +376,8 @@ fn find_member<'t>(
         return Ok(None);
     };
     for (index, member) in members.enumerate() {
-        spec.push_raw(index as u32).map_err(|_| WalkError::TooDeep)?;
+        spec.push_raw(index as u32)
+            .map_err(|_| WalkError::TooDeep)?;
         spec.bit_offset += u64::from(member.bit_offset);
         let member_name = btf.str_at(member.name_offset)?;
         if member_name.is_empty() {
@@ -431,7 +435,9 @@ mod tests {
             .into_iter()
             .map(|result| {
                 result
-                    .map(|resolution| (!resolution.fixup.is_poison()).then_some(resolution.fixup.new_val))
+                    .map(|resolution| {
+                        (!resolution.fixup.is_poison()).then_some(resolution.fixup.new_val)
+                    })
                     .map_err(|error| error.to_string())
             })
             .collect()
@@ -444,7 +450,11 @@ mod tests {
         let arr = b.add_array(int, int, 4);
         // struct task { int state; union { int x; struct { int y; }; }; int v[4]; unsigned f:3, g:5; }
         let inner = b.add_struct("", 4, &[MemberSpec::new("y", int, 0)]);
-        let anon = b.add_union("", 4, &[MemberSpec::new("x", int, 0), MemberSpec::new("", inner, 0)]);
+        let anon = b.add_union(
+            "",
+            4,
+            &[MemberSpec::new("x", int, 0), MemberSpec::new("", inner, 0)],
+        );
         b.add_struct(
             "task",
             28,
@@ -535,13 +545,23 @@ mod tests {
             let bytes = two_candidates(x_first);
             let kernel = Btf::parse(&bytes[..]).unwrap();
             for symbols in [
-                ["core_reloc:v1:field_byte_offset:struct:s:a", "core_reloc:v1:field_byte_offset:struct:s:b"],
-                ["core_reloc:v1:field_byte_offset:struct:s:b", "core_reloc:v1:field_byte_offset:struct:s:a"],
+                [
+                    "core_reloc:v1:field_byte_offset:struct:s:a",
+                    "core_reloc:v1:field_byte_offset:struct:s:b",
+                ],
+                [
+                    "core_reloc:v1:field_byte_offset:struct:s:b",
+                    "core_reloc:v1:field_byte_offset:struct:s:a",
+                ],
             ] {
                 let got = resolve(&kernel, &symbols);
                 let a = symbols.iter().position(|s| s.ends_with(":a")).unwrap();
                 assert_eq!(got[a], Ok(Some(0)), "x_first {x_first}");
-                assert_eq!(got[1 - a], Ok(Some(4)), "b is x's, not y's 0: x_first {x_first}");
+                assert_eq!(
+                    got[1 - a],
+                    Ok(Some(4)),
+                    "b is x's, not y's 0: x_first {x_first}"
+                );
             }
         }
     }
@@ -602,7 +622,10 @@ mod tests {
         let resolution = resolve_named(&sites, &targets).remove(0).unwrap();
         assert!(resolution.fixup.is_poison());
         assert_eq!(resolution.access, "struct task.nope");
-        assert_eq!(resolution.spec, "core_reloc:v1:field_byte_offset:struct:task:nope");
+        assert_eq!(
+            resolution.spec,
+            "core_reloc:v1:field_byte_offset:struct:task:nope"
+        );
         assert_eq!(resolution.candidates.len(), 1);
         assert_eq!(
             resolution.candidates[0].rejected.as_deref(),

@@ -127,17 +127,32 @@ fn probes() {
         // SAFETY: a map value slot of the right type.
         unsafe { *runs += 1 };
     }
-    put(probe::INODE_TYPE_EXISTS, type_exists!(struct btrfs_inode) as u64);
+    put(
+        probe::INODE_TYPE_EXISTS,
+        type_exists!(struct btrfs_inode) as u64,
+    );
     put(probe::INODE_TYPE_SIZE, type_size!(struct btrfs_inode));
-    put(probe::INODE_LOCATION_EXISTS, field_exists!(btrfs_inode, location) as u64);
+    put(
+        probe::INODE_LOCATION_EXISTS,
+        field_exists!(btrfs_inode, location) as u64,
+    );
     if field_exists!(btrfs_inode, vfs_inode) {
-        put(probe::INODE_VFS_INODE_OFFSET, field_offset!(btrfs_inode, vfs_inode));
+        put(
+            probe::INODE_VFS_INODE_OFFSET,
+            field_offset!(btrfs_inode, vfs_inode),
+        );
     }
     if field_exists!(btrfs_inode, generation) {
-        put(probe::INODE_GENERATION_OFFSET, field_offset!(btrfs_inode, generation));
+        put(
+            probe::INODE_GENERATION_OFFSET,
+            field_offset!(btrfs_inode, generation),
+        );
     }
     if field_exists!(btrfs_fs_info, nodesize) {
-        put(probe::FS_INFO_NODESIZE_SIZE, field_size!(btrfs_fs_info, nodesize));
+        put(
+            probe::FS_INFO_NODESIZE_SIZE,
+            field_size!(btrfs_fs_info, nodesize),
+        );
     }
     put(
         probe::MAP_DISCARD_EXISTS,

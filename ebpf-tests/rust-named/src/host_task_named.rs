@@ -76,7 +76,8 @@ pub fn host_task_named(_ctx: RawTracePointContext) -> i32 {
     let task = unsafe { bpf_get_current_task() } as *const u8;
     let pid: Option<i32> = core_read!(task, task_struct, pid);
     let tgid: Option<i32> = core_read!(task, task_struct, tgid);
-    let parent_tgid: Option<i32> = core_read!(task, (task_struct, real_parent), (task_struct, tgid));
+    let parent_tgid: Option<i32> =
+        core_read!(task, (task_struct, real_parent), (task_struct, tgid));
     let comm: Option<[u8; 16]> = core_read!(task, task_struct, comm);
     let reset_on_fork = core_read_bitfield!(task, task_struct, sched_reset_on_fork);
     // SAFETY: `record` points at the map value.
@@ -102,10 +103,27 @@ pub fn host_task_named(_ctx: RawTracePointContext) -> i32 {
 
 #[inline(always)]
 fn opacity_checks() {
-    set(0, if type_exists!(struct core_reloc_no_such_type) { 1 } else { 2 });
-    set(1, if field_exists!(task_struct, pid) { 3 } else { 4 });
+    set(
+        0,
+        if type_exists!(struct core_reloc_no_such_type) {
+            1
+        } else {
+            2
+        },
+    );
+    set(
+        1,
+        if field_exists!(task_struct, pid) {
+            3
+        } else {
+            4
+        },
+    );
     set(2, type_size!(struct task_struct) * 3 + 7);
-    set(3, field_offset!(task_struct, pid) + field_offset!(task_struct, pid));
+    set(
+        3,
+        field_offset!(task_struct, pid) + field_offset!(task_struct, pid),
+    );
     set(4 + (field_offset!(task_struct, tgid) & 3) as u32, 1);
 }
 
