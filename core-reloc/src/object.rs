@@ -132,7 +132,7 @@ pub struct SectionRecords<'a> {
 
 /// The result of [`BpfObject::relocate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Relocated {
+pub struct PatchedObject {
     /// The relocated object, the same size as the input.
     pub bytes: Vec<u8>,
     /// What was done for each fixup, in the order given.
@@ -341,7 +341,7 @@ impl<'a> BpfObject<'a> {
     /// There must be exactly one fixup per record, each with the record's site and kind: a
     /// record left out would keep its compiled value silently once the records are hidden.
     /// Fixups are applied in the order given.
-    pub fn relocate(&self, fixups: &[Fixup]) -> Result<Relocated, ObjectError> {
+    pub fn relocate(&self, fixups: &[Fixup]) -> Result<PatchedObject, ObjectError> {
         let mut seen = vec![false; self.record_count];
         for fixup in fixups {
             let mismatch = |problem| ObjectError::FixupMismatch {
@@ -389,7 +389,7 @@ impl<'a> BpfObject<'a> {
             // Zero reads the same in both byte orders.
             bytes[at..at + 4].fill(0);
         }
-        Ok(Relocated { bytes, outcomes })
+        Ok(PatchedObject { bytes, outcomes })
     }
 }
 

@@ -10,7 +10,7 @@ use core_reloc::btf::{Btf, BtfBuilder, BtfError, Endian, IntEncoding, Kind, Memb
 use core_reloc::composite::{
     BtfSource, CompositeBtf, CompositeError, ModuleError, ModuleState, ParseReason,
 };
-use core_reloc::relo::Targets;
+use core_reloc::engine::Targets;
 
 // ---- a logger that records warnings, to check that failures are reported (once) ----
 

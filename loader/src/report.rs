@@ -5,7 +5,7 @@ use std::fmt;
 
 use core_reloc::composite::{CompositeStats, ParseReason};
 use core_reloc::ext::CoreReloKind;
-use core_reloc::relo::TargetRef;
+use core_reloc::target::TargetRef;
 
 /// One CO-RE relocation as applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
