@@ -607,14 +607,7 @@ fn fixup_reports(
                 target: resolved.target.clone(),
                 old,
                 new,
-                candidates: resolved
-                    .candidates
-                    .iter()
-                    .map(|candidate| match &candidate.rejected {
-                        None => format!("{} matched", candidate.target),
-                        Some(why) => format!("{} rejected: {why}", candidate.target),
-                    })
-                    .collect(),
+                candidates: resolved.candidates.clone(),
                 unsearched_modules: Vec::new(),
             })
         })
