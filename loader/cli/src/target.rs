@@ -4,18 +4,19 @@ use std::path::Path;
 use std::sync::Arc;
 
 use core_reloc::composite::CompositeBtf;
-use core_reloc_loader::{KallsymsSource, Loader};
+use core_reloc_loader::{KallsymsSource, KernelBtf, Loader};
 
 use crate::args::TargetArgs;
 use crate::error::CliError;
 
 /// A loader for the kernel the options name: the running one by default, or offline BTF.
 pub fn loader(target: &TargetArgs) -> Result<Loader, CliError> {
-    let mut loader = Loader::new()
+    let mut loader = Loader::new();
+    loader
         .module_search(target.module_search.into())
         .strict(target.strict);
     if let Some(dir) = &target.btf_dir {
-        loader = loader.btf_directory(dir);
+        loader.btf_directory(dir);
     } else if let Some(vmlinux) = &target.btf {
         let mut modules = Vec::new();
         for module in &target.modules {
@@ -26,7 +27,7 @@ pub fn loader(target: &TargetArgs) -> Result<Loader, CliError> {
         }
         let composite =
             CompositeBtf::from_blobs(read(vmlinux)?, modules).map_err(CliError::Composite)?;
-        loader = loader.btf_source(core_reloc_loader::BtfSource::Composite(Arc::new(composite)));
+        loader.kernel_btf(KernelBtf::Shared(Arc::new(composite)));
     } else if let Some(module) = target.modules.iter().find(|module| module.path.is_some()) {
         return Err(CliError::Usage {
             message: format!(
@@ -36,11 +37,11 @@ pub fn loader(target: &TargetArgs) -> Result<Loader, CliError> {
         });
     }
     for module in &target.modules {
-        loader = loader.with_module_btf(&module.name);
+        loader.with_module_btf(&module.name);
     }
     if target.btf.is_some() || target.btf_dir.is_some() {
         // Offline BTF: the running kernel's symbols say nothing about it.
-        loader = loader.kallsyms(KallsymsSource::None);
+        loader.kallsyms(KallsymsSource::None);
     }
     Ok(loader)
 }
