@@ -48,6 +48,7 @@
 //! ```
 
 pub mod btf;
+pub mod bytes;
 pub mod composite;
 pub mod engine;
 pub mod ext;

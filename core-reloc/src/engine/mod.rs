@@ -19,7 +19,7 @@ mod name;
 mod spec;
 mod value;
 
-use crate::btf::{Btf, Endian, TypeId};
+use crate::btf::{Btf, Endianness, TypeId};
 use crate::ext::{CoreRelo, CoreReloKind};
 use crate::fixup::{Fixup, MemSize, PoisonReason, RelocationSite};
 use crate::target::TargetRef;
@@ -130,7 +130,7 @@ pub struct Engine<'l, 't> {
     local: &'l Btf<'l>,
     targets: &'t Targets<'t>,
     options: EngineOptions,
-    endian: Endian,
+    endian: Endianness,
 }
 
 /// A matching candidate's computed outcome, kept to detect ambiguity.
