@@ -42,7 +42,8 @@ fn pure_rust_program_reads_btrfs_fields_and_probes_like_user_space() {
 fn without_module_btf_named_reads_are_poisoned_and_explained() {
     let guest = guest();
     let bytes = std::fs::read(guest.object(programs::RUST_NAMED_BTRFS)).unwrap();
-    let loader = Loader::new().module_search(ModuleSearch::Off);
+    let mut loader = Loader::new();
+    loader.module_search(ModuleSearch::Off);
     let (mut ebpf, report) = loader
         .load_with(&bytes, &mut aya::EbpfLoader::new())
         .unwrap();

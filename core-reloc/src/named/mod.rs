@@ -252,7 +252,7 @@ fn parse_path(text: &str) -> Option<Vec<Step>> {
         rest = &rest[end..];
         expect_member = false;
     }
-    (!steps.is_empty() && steps.len() < crate::relo::MAX_SPEC_LEN).then_some(steps)
+    (!steps.is_empty() && steps.len() < crate::engine::MAX_SPEC_LEN).then_some(steps)
 }
 
 impl NamedReloc {
@@ -503,7 +503,7 @@ mod tests {
                 NamedReloc::parse(&symbol)
             );
         }
-        let deep = vec!["a"; crate::relo::MAX_SPEC_LEN].join(".");
+        let deep = vec!["a"; crate::engine::MAX_SPEC_LEN].join(".");
         assert!(matches!(
             reason(&format!("core_reloc:v1:field_exists:struct:s:{deep}")),
             NameErrorReason::Path(_)

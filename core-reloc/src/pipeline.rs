@@ -5,15 +5,15 @@
 
 use crate::btf::{Btf, BtfError};
 use crate::composite::{CompositeBtf, ModuleError, ParseReason};
-use crate::ext::CoreRelo;
-use crate::fixup::{Fixup, RelocationSite};
-use crate::named::elf::NamedSite;
-use crate::object::{BpfObject, ObjectError, Relocated};
-use crate::patch::Patched;
-use crate::relo::{
+use crate::engine::{
     Engine, EngineOptions, ReloError, Resolution, Targets, resolve_named, want_named_types,
     want_record_types,
 };
+use crate::ext::CoreRelo;
+use crate::fixup::{Fixup, RelocationSite};
+use crate::named::elf::NamedSite;
+use crate::object::{BpfObject, ObjectError, PatchedObject};
+use crate::patch::Patched;
 
 /// The resolution of one record, with where it applies.
 #[derive(Debug)]
@@ -34,7 +34,7 @@ pub struct RecordResolution<'o> {
 /// use core_reloc::object::BpfObject;
 /// let bytes = std::fs::read("probe.bpf.o")?;
 /// let object = BpfObject::parse(&bytes)?;
-/// let local = core_reloc::relocate::local_btf(&object)?;
+/// let local = core_reloc::pipeline::local_btf(&object)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn local_btf<'o>(object: &BpfObject<'o>) -> Result<Btf<'o>, LocalBtfError> {
@@ -80,16 +80,16 @@ pub struct NamedResolution<'o> {
 /// ```no_run
 /// use core_reloc::composite::CompositeBtf;
 /// use core_reloc::object::BpfObject;
-/// use core_reloc::relocate::{self, ModulePolicy};
+/// use core_reloc::pipeline::{self, ModulePolicy};
 /// let composite = CompositeBtf::from_sys()?;
 /// let bytes = std::fs::read("probe.o")?;
 /// let object = BpfObject::parse(&bytes)?;
-/// let local = relocate::local_btf(&object)?;
-/// let selection = relocate::select_targets(&composite, &object, &local, &ModulePolicy::default());
-/// let records = relocate::resolve_object(&object, &local, &selection.targets, Default::default());
-/// let named = relocate::resolve_named_object(&object, &selection.targets);
-/// let mut relocated = relocate::apply(&object, &records)?;
-/// relocate::apply_named(&object, &mut relocated.bytes, &named)?;
+/// let local = pipeline::local_btf(&object)?;
+/// let selection = pipeline::select_targets(&composite, &object, &local, &ModulePolicy::default());
+/// let records = pipeline::resolve_object(&object, &local, &selection.targets, Default::default());
+/// let named = pipeline::resolve_named_object(&object, &selection.targets);
+/// let mut relocated = pipeline::apply(&object, &records)?;
+/// pipeline::apply_named(&object, &mut relocated.bytes, &named)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn resolve_named_object<'o>(
@@ -164,7 +164,7 @@ pub fn resolve_object<'o>(
 pub fn apply(
     object: &BpfObject<'_>,
     resolutions: &[RecordResolution<'_>],
-) -> Result<Relocated, ApplyError> {
+) -> Result<PatchedObject, ApplyError> {
     let failures: Vec<String> = resolutions
         .iter()
         .filter_map(|resolution| resolution.result.as_ref().err())
@@ -229,17 +229,17 @@ pub struct Selection<'c> {
 /// ```no_run
 /// use core_reloc::composite::{CompositeBtf, ParseReason};
 /// use core_reloc::object::BpfObject;
-/// use core_reloc::relocate::{self, ModulePolicy};
+/// use core_reloc::pipeline::{self, ModulePolicy};
 /// let composite = CompositeBtf::from_sys()?;
 /// let bytes = std::fs::read("probe.bpf.o")?;
 /// let object = BpfObject::parse(&bytes)?;
-/// let local = relocate::local_btf(&object)?;
+/// let local = pipeline::local_btf(&object)?;
 /// let policy = ModulePolicy {
 ///     modules: vec![("btrfs".into(), ParseReason::Requested)],
 ///     search_on_miss: true,
 ///     all_modules: false,
 /// };
-/// let selection = relocate::select_targets(&composite, &object, &local, &policy);
+/// let selection = pipeline::select_targets(&composite, &object, &local, &policy);
 /// assert!(selection.module_failures.is_empty());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

@@ -20,17 +20,19 @@ use crate::fixup::{Fixup, PoisonReason};
 use crate::named::elf::NamedSite;
 use crate::named::{NamedReloc, Step};
 
-use super::error::{ReloError, ReloErrorKind, SpecError, TargetRef};
+use super::error::{ReloError, ReloErrorKind, SpecError};
 use super::name::essential_name;
 use super::spec::{Accessor, Spec, describe_type, is_flexible_array};
 use super::value::{self, Value, ValueError};
 use super::{CandidateReport, Resolution, Targets};
+use crate::target::TargetRef;
 
 /// Declares every named relocation's root type to `targets`, before [`Targets::search`].
 ///
 /// ```
 /// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, MemberSpec};
-/// use core_reloc::relo::{TargetBtf, Targets, want_named_types};
+/// use core_reloc::engine::{Targets, want_named_types};
+/// use core_reloc::target::TargetBtf;
 /// use core_reloc::named::NamedReloc;
 /// use core_reloc::BtfOrigin;
 /// let mut kernel = BtfBuilder::new();
@@ -66,7 +68,8 @@ enum Eval<'t> {
 ///
 /// ```
 /// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, MemberSpec};
-/// use core_reloc::relo::{TargetBtf, Targets, resolve_named, want_named_types};
+/// use core_reloc::engine::{Targets, resolve_named, want_named_types};
+/// use core_reloc::target::TargetBtf;
 /// use core_reloc::BtfOrigin;
 /// # let object_bytes: Vec<u8> = Vec::new();
 /// # fn demo(object: &core_reloc::object::BpfObject<'_>, kernel: &Btf<'_>) {
@@ -194,7 +197,7 @@ fn describe_value(value: Option<u64>) -> String {
 /// The value without any target: 0 for existence and type kinds, poison for the others.
 fn no_target(kind: crate::ext::CoreReloKind) -> Option<Value> {
     // `compute` without a spec never reads BTF, so it cannot fail.
-    value::compute(None, kind, crate::btf::Endian::Little)
+    value::compute(None, kind, crate::btf::Endianness::Little)
         .ok()
         .flatten()
 }
@@ -404,7 +407,7 @@ mod tests {
     use crate::BtfOrigin;
     use crate::btf::{BtfBuilder, IntEncoding, MemberSpec};
     use crate::fixup::RelocationSite;
-    use crate::relo::TargetBtf;
+    use crate::target::TargetBtf;
 
     fn site(index: usize, section: usize) -> RelocationSite {
         RelocationSite {
