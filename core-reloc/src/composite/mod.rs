@@ -221,7 +221,7 @@ impl CompositeBtf {
     /// let kernel = CompositeBtf::from_blobs(vmlinux, [("good", good), ("broken", vec![1, 2, 3])])?;
     /// assert!(kernel.module("good").is_ok());
     /// let error = kernel.module("broken").unwrap_err();
-    /// assert!(matches!(error, ModuleError::Invalid { .. }));
+    /// assert!(matches!(error, ModuleError::File { .. })); // not BTF, ELF, xz or zstd
     /// assert_eq!(error.module(), "broken");
     /// assert_eq!(kernel.module_stats("broken").unwrap().parse_runs, 1);
     /// kernel.module("broken").unwrap_err(); // cached: not parsed again
