@@ -188,7 +188,7 @@ pub enum BtfError {
         /// The limit.
         limit: u32,
     },
-    /// A computed size does not fit in 64 bits.
+    /// A computed size does not fit in the 32 bits of a BTF size.
     #[error("BTF type [{id}]: size overflows")]
     SizeOverflow {
         /// The type.

@@ -47,7 +47,7 @@ use std::sync::{Arc, OnceLock};
 use crate::BtfOrigin;
 use crate::btf::{Btf, BtfBytes, Kind, LoadInfo, TypeId};
 use crate::btf_file::BtfFile;
-use crate::relo::TargetBtf;
+use crate::target::TargetBtf;
 
 pub use error::{CompositeError, ModuleError};
 pub use probe::{Probe, ProbeMany};
@@ -297,7 +297,7 @@ impl CompositeBtf {
     /// ```
     /// use core_reloc::btf::{BtfBuilder, IntEncoding, Kind};
     /// use core_reloc::composite::CompositeBtf;
-    /// use core_reloc::relo::Targets;
+    /// use core_reloc::engine::Targets;
     ///
     /// let mut vmlinux = BtfBuilder::new();
     /// vmlinux.add_int("int", 4, IntEncoding::SIGNED);
