@@ -15,7 +15,7 @@ use crate::btf_file::BtfFileError;
 pub enum CompositeError {
     /// There is no vmlinux BTF (kernel built without `CONFIG_DEBUG_INFO_BTF`, or not a BTF
     /// directory).
-    #[error("vmlinux BTF not found at {path}: {source}")]
+    #[error("vmlinux BTF not found at {}", path.display())]
     VmlinuxMissing {
         /// Where it was expected.
         path: PathBuf,
@@ -24,7 +24,7 @@ pub enum CompositeError {
         source: io::Error,
     },
     /// vmlinux BTF exists but could not be read (e.g. `EPERM`/`EACCES`).
-    #[error("cannot read vmlinux BTF at {path}: {source}")]
+    #[error("cannot read vmlinux BTF at {}", path.display())]
     VmlinuxUnreadable {
         /// The file.
         path: PathBuf,
@@ -33,7 +33,7 @@ pub enum CompositeError {
         source: io::Error,
     },
     /// vmlinux BTF was read but does not parse.
-    #[error("invalid vmlinux BTF{}: {source}", path.as_ref().map(|p| format!(" at {}", p.display())).unwrap_or_default())]
+    #[error("invalid vmlinux BTF{}", path.as_ref().map(|p| format!(" at {}", p.display())).unwrap_or_default())]
     VmlinuxInvalid {
         /// The file, when it came from one.
         path: Option<PathBuf>,
@@ -52,7 +52,7 @@ pub enum CompositeError {
         source: BtfFileError,
     },
     /// The BTF directory could not be listed.
-    #[error("cannot list BTF directory {path}: {source}")]
+    #[error("cannot list BTF directory {}", path.display())]
     ListDir {
         /// The directory.
         path: PathBuf,
@@ -99,7 +99,7 @@ pub enum ModuleError {
     },
     /// The module's BTF file was listed but could not be read: it vanished (`ENOENT`, the
     /// module was unloaded), is not readable (`EPERM`/`EACCES`), or reading failed.
-    #[error("module {module}: cannot read BTF file {path}: {source}")]
+    #[error("module {module}: cannot read BTF file {}", path.display())]
     Io {
         /// The module.
         module: Arc<str>,
@@ -110,7 +110,7 @@ pub enum ModuleError {
         source: Arc<io::Error>,
     },
     /// The module's BTF is truncated or corrupt, or does not fit vmlinux as split BTF.
-    #[error("module {module}: invalid BTF: {source}")]
+    #[error("module {module}: invalid BTF")]
     Invalid {
         /// The module.
         module: Arc<str>,
