@@ -10,16 +10,8 @@ use core_reloc::btf::{Kind, LoadMethod};
 use core_reloc::composite::{CompositeBtf, ModuleState, ParseReason};
 
 fn btf_dir(series: &str) -> PathBuf {
-    let root = match std::env::var_os("CORE_RELOC_KERNELS") {
-        Some(root) => PathBuf::from(root),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/kernels"),
-    };
-    let dir = root.join(series).join("btf");
-    assert!(
-        dir.join("vmlinux").is_file() && dir.join("btrfs").is_file(),
-        "missing kernel BTF fixtures in {}: run `cargo xtask kernels` (or set CORE_RELOC_KERNELS)",
-        dir.display()
-    );
+    let dir = kernel_fixtures::kernel_btf_dir(series);
+    kernel_fixtures::kernel_btf(series, "btrfs");
     dir
 }
 
