@@ -197,7 +197,10 @@ fn probe_cost_on_the_6_12_directory() {
     );
     // btrfs_inode is remembered; the nine new names cost one read of every module.
     assert_eq!(many.bytes_read, bytes_read);
-    assert_eq!(many.candidates_for("btrfs_inode"), kernel.probe("btrfs_inode").candidates);
+    assert_eq!(
+        many.candidates_for("btrfs_inode"),
+        kernel.probe("btrfs_inode").candidates
+    );
     assert_eq!(
         many.candidates_for("xfs_inode").first().map(|m| &**m),
         Some("xfs")

@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier, Mutex};
 
 use core_reloc::BtfOrigin;
-use core_reloc::btf::{Btf, BtfBuilder, BtfError, Endianness, IntEncoding, Kind, MemberSpec, TypeId};
+use core_reloc::btf::{
+    Btf, BtfBuilder, BtfError, Endianness, IntEncoding, Kind, MemberSpec, TypeId,
+};
 use core_reloc::btf_file::BtfFileError;
 use core_reloc::composite::{
-    CompositeSource, CompositeBtf, CompositeError, ModuleError, ModuleState, ParseReason,
+    CompositeBtf, CompositeError, CompositeSource, ModuleError, ModuleState, ParseReason,
 };
 use core_reloc::engine::Targets;
 
@@ -543,7 +545,10 @@ fn directory_source_reads_modules_lazily_and_probes_only_strings() {
         std::fs::create_dir(dir.path().join("subdir")).unwrap();
 
         let kernel = CompositeBtf::from_dir(dir.path()).unwrap();
-        assert_eq!(kernel.source(), &CompositeSource::Directory(dir.path().into()));
+        assert_eq!(
+            kernel.source(),
+            &CompositeSource::Directory(dir.path().into())
+        );
         assert_eq!(kernel.module_names().collect::<Vec<_>>(), ["btrfs", "ext4"]);
         assert_eq!(kernel.vmlinux().endian(), endian);
 

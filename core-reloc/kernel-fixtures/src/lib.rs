@@ -91,7 +91,10 @@ pub fn kernel_btf_dir(series: &str) -> PathBuf {
 /// let vmlinux = kernel_fixtures::kernel_btf("6.12", "vmlinux");
 /// ```
 pub fn kernel_btf(series: &str, name: &str) -> PathBuf {
-    existing(kernels_root().join(series).join("btf").join(name), "kernels")
+    existing(
+        kernels_root().join(series).join("btf").join(name),
+        "kernels",
+    )
 }
 
 /// A test kernel's uncompressed vmlinux ELF (it carries `.BTF`).

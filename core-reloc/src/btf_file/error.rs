@@ -61,7 +61,10 @@ pub enum BtfFileError {
         path: Option<PathBuf>,
     },
     /// A BTF section's header points outside the file.
-    #[error("{}ELF section {section} at offset {offset}, {size} bytes, lies outside the {file_len}-byte file", at(path))]
+    #[error(
+        "{}ELF section {section} at offset {offset}, {size} bytes, lies outside the {file_len}-byte file",
+        at(path)
+    )]
     SectionOutOfBounds {
         /// The file, when there is one.
         path: Option<PathBuf>,
@@ -76,7 +79,10 @@ pub enum BtfFileError {
     },
     /// A BTF section is compressed inside the ELF (`SHF_COMPRESSED`), which no kernel
     /// tool produces for `.BTF`.
-    #[error("{}ELF section {section} is compressed (SHF_COMPRESSED), which is not supported", at(path))]
+    #[error(
+        "{}ELF section {section} is compressed (SHF_COMPRESSED), which is not supported",
+        at(path)
+    )]
     CompressedSection {
         /// The file, when there is one.
         path: Option<PathBuf>,
@@ -96,7 +102,10 @@ pub enum BtfFileError {
     },
     /// The compressed data inflates past the limit
     /// ([`MAX_INFLATED_LEN`](super::MAX_INFLATED_LEN) unless set otherwise).
-    #[error("{}{compression} data inflates past the limit of {limit} bytes", at(path))]
+    #[error(
+        "{}{compression} data inflates past the limit of {limit} bytes",
+        at(path)
+    )]
     TooLarge {
         /// The file, when there is one.
         path: Option<PathBuf>,
@@ -107,7 +116,10 @@ pub enum BtfFileError {
     },
     /// A module's `.BTF` is split on the distilled base in its `.BTF.base` section, not on
     /// vmlinux: splitting it on vmlinux as it is would misread every base type reference.
-    #[error("{}.BTF is split on the distilled base in .BTF.base and must be relocated onto vmlinux first", at(path))]
+    #[error(
+        "{}.BTF is split on the distilled base in .BTF.base and must be relocated onto vmlinux first",
+        at(path)
+    )]
     DistilledBase {
         /// The file, when there is one.
         path: Option<PathBuf>,

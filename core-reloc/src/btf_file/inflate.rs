@@ -38,9 +38,11 @@ pub(crate) fn inflate(
     let mut out = Vec::with_capacity(usize::try_from(guess).unwrap_or(0));
     match compression {
         Compression::Xz => {
-            let stream =
-                liblzma::stream::Stream::new_stream_decoder(XZ_MEMLIMIT, liblzma::stream::CONCATENATED)
-                    .map_err(|error| InflateError::Corrupt(error.into()))?;
+            let stream = liblzma::stream::Stream::new_stream_decoder(
+                XZ_MEMLIMIT,
+                liblzma::stream::CONCATENATED,
+            )
+            .map_err(|error| InflateError::Corrupt(error.into()))?;
             let decoder = liblzma::read::XzDecoder::new_stream(input, stream);
             read_bounded(decoder, &mut out, limit)?;
         }
@@ -99,7 +101,10 @@ mod tests {
         ));
         // Two concatenated streams are one file (as `cat a.xz b.xz` makes).
         let twice = [packed.clone(), packed.clone()].concat();
-        assert_eq!(inflate(Compression::Xz, &twice, 1 << 20).unwrap().len(), 200_000);
+        assert_eq!(
+            inflate(Compression::Xz, &twice, 1 << 20).unwrap().len(),
+            200_000
+        );
     }
 
     #[test]
@@ -143,7 +148,10 @@ mod tests {
         assert_eq!(out.len(), 1005);
         assert!(out[5..].iter().all(|&b| b == b'z'));
         let twice = [frame.clone(), frame.clone()].concat();
-        assert_eq!(inflate(Compression::Zstd, &twice, 1 << 20).unwrap().len(), 2010);
+        assert_eq!(
+            inflate(Compression::Zstd, &twice, 1 << 20).unwrap().len(),
+            2010
+        );
         assert!(matches!(
             inflate(Compression::Zstd, &twice, 2009),
             Err(InflateError::TooLarge)

@@ -254,18 +254,19 @@ fn from_bytes<'a>(
             })
         }
         Magic::Compressed(compression) if inflated.is_none() => {
-            let plain = inflate::inflate(compression, &bytes, limit).map_err(|error| match error {
-                inflate::InflateError::TooLarge => BtfFileError::TooLarge {
-                    path: None,
-                    compression,
-                    limit,
-                },
-                inflate::InflateError::Corrupt(source) => BtfFileError::Corrupt {
-                    path: None,
-                    compression,
-                    source,
-                },
-            })?;
+            let plain =
+                inflate::inflate(compression, &bytes, limit).map_err(|error| match error {
+                    inflate::InflateError::TooLarge => BtfFileError::TooLarge {
+                        path: None,
+                        compression,
+                        limit,
+                    },
+                    inflate::InflateError::Corrupt(source) => BtfFileError::Corrupt {
+                        path: None,
+                        compression,
+                        source,
+                    },
+                })?;
             let load = LoadInfo {
                 method: LoadMethod::Decompressed,
                 bytes: bytes.len(),
@@ -283,7 +284,11 @@ fn from_bytes<'a>(
 
 /// A section's bytes: borrowed from borrowed input, mapped on its own from a mapped file,
 /// copied otherwise. `range` was checked against the data by [`locate_in_elf`].
-fn section_bytes<'a>(bytes: &BtfBytes<'a>, file: Option<&File>, (offset, size): (u64, u64)) -> BtfBytes<'a> {
+fn section_bytes<'a>(
+    bytes: &BtfBytes<'a>,
+    file: Option<&File>,
+    (offset, size): (u64, u64),
+) -> BtfBytes<'a> {
     // Both fit: the range lies inside `bytes`, whose length is a usize.
     let range = offset as usize..(offset + size) as usize;
     match bytes {

@@ -205,7 +205,8 @@ fn scan_strings(
         ModuleBytes::Blob(blob) => {
             let file =
                 BtfFile::parse(&blob[..]).map_err(|error| ModuleError::from_file(name, error))?;
-            let header = Header::parse(&file.btf).map_err(|error| ModuleError::from_btf(name, error))?;
+            let header =
+                Header::parse(&file.btf).map_err(|error| ModuleError::from_btf(name, error))?;
             check(&file.btf[header.str_range()]);
             Ok(0)
         }
@@ -262,17 +263,16 @@ pub(crate) fn read_string_section(path: &Path, buf: &mut Vec<u8>) -> Result<u64,
     match sniff(start) {
         Magic::Btf => read_btf_strings(&file, 0, None, start, buf),
         Magic::Elf => {
-            let located =
-                locate_in_elf(&ReadCache::new(&file)).map_err(|error| match error {
-                    ElfBtfError::Malformed(_) => {
-                        // The section headers may simply not be readable: tell I/O apart.
-                        match file.metadata() {
-                            Err(io) => ProbeReadError::Io(io),
-                            Ok(_) => ProbeReadError::File(elf_file_error(error)),
-                        }
+            let located = locate_in_elf(&ReadCache::new(&file)).map_err(|error| match error {
+                ElfBtfError::Malformed(_) => {
+                    // The section headers may simply not be readable: tell I/O apart.
+                    match file.metadata() {
+                        Err(io) => ProbeReadError::Io(io),
+                        Ok(_) => ProbeReadError::File(elf_file_error(error)),
                     }
-                    other => ProbeReadError::File(elf_file_error(other)),
-                })?;
+                }
+                other => ProbeReadError::File(elf_file_error(other)),
+            })?;
             let (offset, size) = located.btf;
             let mut header = [0u8; HEADER_READ_LEN];
             let want = size.min(HEADER_READ_LEN as u64) as usize;

@@ -41,11 +41,18 @@ pub(crate) struct SlotMemo {
 impl SlotMemo {
     /// Calls `answer(index, known)` for each name of `names` (by index; `None` entries are
     /// skipped), under one lock.
-    pub(crate) fn lookup(&self, names: &[Option<NameId>], mut answer: impl FnMut(usize, Option<bool>)) {
+    pub(crate) fn lookup(
+        &self,
+        names: &[Option<NameId>],
+        mut answer: impl FnMut(usize, Option<bool>),
+    ) {
         let known = lock(&self.answers);
         for (i, name) in names.iter().enumerate() {
             let Some(name) = name else { continue };
-            let found = known.iter().find(|(id, _)| id == name).map(|&(_, found)| found);
+            let found = known
+                .iter()
+                .find(|(id, _)| id == name)
+                .map(|&(_, found)| found);
             answer(i, found);
         }
     }
@@ -81,12 +88,17 @@ mod tests {
         let c = names.id("never_scanned");
         let answers = |memo: &SlotMemo| {
             let mut seen = Vec::new();
-            memo.lookup(&[Some(a), None, Some(b), Some(c)], |i, known| seen.push((i, known)));
+            memo.lookup(&[Some(a), None, Some(b), Some(c)], |i, known| {
+                seen.push((i, known))
+            });
             seen
         };
         assert_eq!(answers(&memo), [(0, None), (2, None), (3, None)]);
         memo.remember([(a, true), (b, false)]);
         memo.remember([(a, false)]); // the first answer stands
-        assert_eq!(answers(&memo), [(0, Some(true)), (2, Some(false)), (3, None)]);
+        assert_eq!(
+            answers(&memo),
+            [(0, Some(true)), (2, Some(false)), (3, None)]
+        );
     }
 }

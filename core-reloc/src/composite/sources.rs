@@ -334,8 +334,7 @@ fn list_dir(
             }
             continue;
         }
-        if tree && (file_type.is_ok_and(|t| t.is_symlink()) || kernel_module_stem(name).is_none())
-        {
+        if tree && (file_type.is_ok_and(|t| t.is_symlink()) || kernel_module_stem(name).is_none()) {
             continue;
         }
         if let Some(module) = module_name_from_file(name) {
@@ -375,12 +374,21 @@ mod tests {
     #[test]
     fn module_names_from_file_names() {
         assert_eq!(module_name_from_file("btrfs.ko").as_deref(), Some("btrfs"));
-        assert_eq!(module_name_from_file("btrfs.ko.zst").as_deref(), Some("btrfs"));
-        assert_eq!(module_name_from_file("nf_tables").as_deref(), Some("nf_tables"));
+        assert_eq!(
+            module_name_from_file("btrfs.ko.zst").as_deref(),
+            Some("btrfs")
+        );
+        assert_eq!(
+            module_name_from_file("nf_tables").as_deref(),
+            Some("nf_tables")
+        );
         // Raw files keep their name: /sys/kernel/btf entries are module names already.
         assert_eq!(module_name_from_file("a-b").as_deref(), Some("a-b"));
         assert_eq!(module_name_from_file(".ko"), None);
         assert_eq!(module_name_from_file(""), None);
-        assert_eq!(module_name_from_file("btrfs.ko.gz").as_deref(), Some("btrfs.ko.gz"));
+        assert_eq!(
+            module_name_from_file("btrfs.ko.gz").as_deref(),
+            Some("btrfs.ko.gz")
+        );
     }
 }
