@@ -332,7 +332,7 @@ mod tests {
 
     fn root_with_bpf() -> bool {
         // SAFETY: geteuid has no preconditions.
-        unsafe { libc::geteuid() == 0 } && std::path::Path::new("/sys/kernel/btf/vmlinux").exists()
+        (unsafe { libc::geteuid() } == 0) && std::path::Path::new("/sys/kernel/btf/vmlinux").exists()
     }
 
     #[test]

@@ -311,15 +311,19 @@ fn kernel_facts(
     Ok(out)
 }
 
-/// The `.ko` files of btrfs and its dependencies, in load order.
+/// The `.ko` files of btrfs and nf_conntrack (for the module-kfunc tests) and their
+/// dependencies, in load order, each once.
 fn module_files(kernel: &kernels::Kernel) -> Result<Vec<String>> {
-    let deps = fs::read_to_string(kernel.dir.join("btrfs.deps"))?;
-    Ok(deps
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect())
+    let mut files: Vec<String> = Vec::new();
+    for deps in ["btrfs.deps", "nf_conntrack.deps"] {
+        let deps = fs::read_to_string(kernel.dir.join(deps))?;
+        for file in deps.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            if !files.iter().any(|known| known == file) {
+                files.push(file.to_string());
+            }
+        }
+    }
+    Ok(files)
 }
 
 #[allow(clippy::too_many_arguments)]
