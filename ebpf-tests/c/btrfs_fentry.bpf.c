@@ -7,15 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "btrfs_local.h"
-#include "btrfs_record.h"
-
-/* vmlinux's struct kstat: what btrfs_getattr filled when it returns. */
-struct kstat {
-	__u64 ino;
-	__s64 size;
-	__u32 blksize;
-} __core;
+#include "btrfs_direct.h"
 
 /* Key 0: the tgid whose calls are recorded; 0 records every process. */
 struct {
@@ -34,16 +26,6 @@ struct {
 } fentry_records SEC(".maps");
 
 /* Key 0: what the fexit program saw for the last btrfs_getattr of the target. */
-struct btrfs_fexit_record {
-	__u64 hits;
-	__s64 ret;       /* btrfs_getattr's return value */
-	__u64 ino;       /* path->dentry->d_inode->i_ino */
-	__u64 stat_ino;  /* stat->ino, as filled */
-	__s64 stat_size; /* stat->size */
-	__u32 blksize;   /* stat->blksize */
-	__u32 tgid;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -67,15 +49,10 @@ int BPF_PROG(btrfs_fentry_inode, struct btrfs_inode *inode)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct btrfs_getattr_record record = {};
 	struct btrfs_getattr_record *seen;
-	struct btrfs_root *root;
 
 	if (!is_target(tgid))
 		return 0;
-	root = inode->root;
-	record.ino = inode->vfs_inode.i_ino;
-	record.root_objectid = root->root_key.objectid;
-	record.sectorsize = root->fs_info->sectorsize;
-	record.nodesize = root->fs_info->nodesize;
+	btrfs_direct_read_inode(inode, &record);
 	record.tgid = tgid;
 	seen = bpf_map_lookup_elem(&fentry_records, &record.ino);
 	record.hits = seen ? seen->hits + 1 : 1;
@@ -97,11 +74,7 @@ int BPF_PROG(btrfs_fexit_getattr, void *idmap, struct path *path, struct kstat *
 	record = bpf_map_lookup_elem(&fexit_record, &zero);
 	if (!record)
 		return 0;
-	record->ret = ret;
-	record->ino = path->dentry->d_inode->i_ino;
-	record->stat_ino = stat->ino;
-	record->stat_size = stat->size;
-	record->blksize = stat->blksize;
+	btrfs_direct_read_getattr(path, stat, ret, record);
 	record->tgid = tgid;
 	__sync_fetch_and_add(&record->hits, 1);
 	return 0;

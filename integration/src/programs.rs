@@ -16,6 +16,8 @@ pub const C_BTRFS_FENTRY: &str = "btrfs_fentry.bpf.o";
 pub const C_CT_LOOKUP: &str = "ct_lookup.bpf.o";
 /// Rust (aya-ebpf + C shim): same program and maps as [`C_BTRFS_GETATTR`].
 pub const RUST_BTRFS_GETATTR: &str = "btrfs_getattr_rs";
+/// Rust (aya-ebpf + C shim of direct loads): same programs and maps as [`C_BTRFS_FENTRY`].
+pub const RUST_BTRFS_FENTRY: &str = "btrfs_fentry_rs";
 
 /// Every object `cargo xtask build-ebpf` produces.
 pub const ALL_OBJECTS: &[&str] = &[
@@ -25,6 +27,7 @@ pub const ALL_OBJECTS: &[&str] = &[
     C_BTRFS_FENTRY,
     C_CT_LOOKUP,
     RUST_BTRFS_GETATTR,
+    RUST_BTRFS_FENTRY,
 ];
 
 /// fentry program in [`C_BTRFS_FENTRY`], on [`FENTRY_TARGET`].

@@ -39,16 +39,29 @@ fn set_target_tgid(loaded: &mut ModuleEbpf) {
     target.set(0, &std::process::id(), 0).unwrap();
 }
 
-/// Evicts unused dentries and inodes, so the next stat(2) reads the inode from disk.
+/// Evicts unused dentries and inodes, so the next stat(2) reads the inode from disk. Dirty
+/// inodes (a file just written) stay cached: write them back first.
 fn drop_inode_cache() {
+    // SAFETY: sync has no preconditions.
+    unsafe { libc::sync() };
     std::fs::write("/proc/sys/vm/drop_caches", "2").expect("drop_caches");
 }
 
 #[test]
 #[ignore = "needs the QEMU guest: cargo xtask vm"]
-fn fentry_and_fexit_on_btrfs_functions_read_what_stat_sees() {
+fn c_fentry_and_fexit_on_btrfs_functions_read_what_stat_sees() {
+    check_fentry_and_fexit(programs::C_BTRFS_FENTRY);
+}
+
+#[test]
+#[ignore = "needs the QEMU guest: cargo xtask vm"]
+fn rust_fentry_and_fexit_on_btrfs_functions_read_what_stat_sees() {
+    check_fentry_and_fexit(programs::RUST_BTRFS_FENTRY);
+}
+
+fn check_fentry_and_fexit(object: &str) {
     let guest = guest();
-    let mut loaded = load(&guest, &Loader::new(), programs::C_BTRFS_FENTRY);
+    let mut loaded = load(&guest, &Loader::new(), object);
     // aya created the maps; the loader's programs use them.
     assert_eq!(loaded.ebpf.maps().count(), 3);
     // Both programs were loaded by the loader, against btrfs's BTF object.
