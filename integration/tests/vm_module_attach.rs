@@ -39,12 +39,13 @@ fn set_target_tgid(loaded: &mut ModuleEbpf) {
     target.set(0, &std::process::id(), 0).unwrap();
 }
 
-/// Evicts unused dentries and inodes, so the next stat(2) reads the inode from disk. Dirty
-/// inodes (a file just written) stay cached: write them back first.
+/// Evicts unused dentries and inodes, so the next stat(2) reads the inode from disk. An inode
+/// with dirty or cached pages (a file just written) is not evicted: write back, drop the page
+/// cache too (3).
 fn drop_inode_cache() {
     // SAFETY: sync has no preconditions.
     unsafe { libc::sync() };
-    std::fs::write("/proc/sys/vm/drop_caches", "2").expect("drop_caches");
+    std::fs::write("/proc/sys/vm/drop_caches", "3").expect("drop_caches");
 }
 
 #[test]
