@@ -608,7 +608,8 @@ impl Loader {
     ) -> Result<ModuleEbpf, LoadError> {
         let relocated = self.relocate(bytes)?;
         let kallsyms = self.kallsyms_text()?;
-        module_load::load(relocated, self.composite()?, &kallsyms, aya_loader)
+        let composite = self.composite()?;
+        module_load::load(relocated, &composite, &kallsyms, aya_loader)
     }
 
     /// The kallsyms text attach targets are looked up in; empty for [`KallsymsSource::None`].
@@ -670,13 +671,10 @@ impl Loader {
         if targets.is_empty() {
             return Ok(Vec::new());
         }
-        let text: Arc<str> = match &self.kallsyms {
-            KallsymsSource::None => return Ok(Vec::new()),
-            KallsymsSource::Text(text) => text.clone(),
-            KallsymsSource::Proc => std::fs::read_to_string("/proc/kallsyms")
-                .map_err(|error| LoadError::Kallsyms(format!("/proc/kallsyms: {error}")))?
-                .into(),
-        };
+        if matches!(self.kallsyms, KallsymsSource::None) {
+            return Ok(Vec::new());
+        }
+        let text = self.kallsyms_text()?;
         let symbols: Vec<&str> = targets.iter().map(|(_, symbol)| symbol.as_str()).collect();
         let owners = kallsyms::owners_of(&text, &symbols)?;
         let mut found = Vec::new();

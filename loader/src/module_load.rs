@@ -383,7 +383,7 @@ fn weaken_module_externs(bytes: &[u8], plan: &Plan) -> Result<Vec<u8>, ModuleLoa
 
 /// Relocates (CO-RE), loads with aya, then loads the module-bound programs here.
 pub(crate) fn load(
-    relocated: crate::Relocated,
+    relocated: crate::RelocatedObject,
     composite: &CompositeBtf,
     kallsyms: &str,
     aya_loader: &mut aya::EbpfLoader<'_>,
