@@ -19,8 +19,11 @@
 //! has no candidate in vmlinux, modules whose BTF strings contain its name.
 
 pub mod attach;
+pub mod btf_attach;
 mod error;
+mod module_load;
 mod report;
+pub mod sys;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +38,7 @@ use core_reloc::patch::Patched;
 use core_reloc::pipeline::{self, ModulePolicy, RecordResolution};
 
 pub use error::LoadError;
+pub use module_load::{Attachment, BtfProgram, ModuleEbpf, ModuleLoadError};
 pub use report::{Failure, FixupReport, ModuleReport, PoisonedSite, Report, Warning};
 
 /// Which modules, beyond those named explicitly, are searched for CO-RE candidates.
@@ -639,6 +643,44 @@ impl Loader {
         Ok((ebpf, relocated.report))
     }
 
+    /// Relocates and loads an object whose programs may attach to module functions
+    /// (`fentry/btrfs:btrfs_getattr`, fexit, tp_btf) or call module kfuncs: aya loads the maps
+    /// and the other programs; the loader loads those with the module's BTF object fd and
+    /// `fd_array` (which aya 0.16 cannot set) and hands them back as aya types, sharing the
+    /// maps.
+    ///
+    /// ```no_run
+    /// let bytes = std::fs::read("fentry.bpf.o").unwrap();
+    /// let mut loaded = core_reloc_loader::Loader::new().load_module_aware(&bytes, &mut aya::EbpfLoader::new())?;
+    /// for attachment in &loaded.attachments {
+    ///     println!("{attachment}");
+    /// }
+    /// let program: &mut aya::programs::FEntry = loaded.program_mut("on_getattr").unwrap().try_into()?;
+    /// program.attach()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn load_module_aware(
+        &self,
+        bytes: &[u8],
+        aya_loader: &mut aya::EbpfLoader<'_>,
+    ) -> Result<ModuleEbpf, LoadError> {
+        let relocated = self.relocate(bytes)?;
+        let kallsyms = self.kallsyms_text()?;
+        let composite = self.composite()?;
+        module_load::load(relocated, &composite, &kallsyms, aya_loader)
+    }
+
+    /// The kallsyms text attach targets are looked up in; empty for [`KallsymsSource::None`].
+    fn kallsyms_text(&self) -> Result<Arc<str>, LoadError> {
+        Ok(match &self.kallsyms {
+            KallsymsSource::None => "".into(),
+            KallsymsSource::Text(text) => text.clone(),
+            KallsymsSource::Proc => std::fs::read_to_string("/proc/kallsyms")
+                .map_err(|error| LoadError::Kallsyms(format!("/proc/kallsyms: {error}")))?
+                .into(),
+        })
+    }
+
     /// Loads one program through `load` (e.g. `|p: &mut KProbe| p.load()`) and, when the
     /// verifier rejects an instruction this loader poisoned, says which CO-RE relocation
     /// failed instead of `invalid func unknown#195896080`.
@@ -687,13 +729,10 @@ impl Loader {
         if targets.is_empty() {
             return Ok(Vec::new());
         }
-        let text: Arc<str> = match &self.kallsyms {
-            KallsymsSource::None => return Ok(Vec::new()),
-            KallsymsSource::Text(text) => text.clone(),
-            KallsymsSource::Proc => std::fs::read_to_string("/proc/kallsyms")
-                .map_err(|error| LoadError::Kallsyms(format!("/proc/kallsyms: {error}")))?
-                .into(),
-        };
+        if matches!(self.kallsyms, KallsymsSource::None) {
+            return Ok(Vec::new());
+        }
+        let text = self.kallsyms_text()?;
         let symbols: Vec<&str> = targets.iter().map(|(_, symbol)| symbol.as_str()).collect();
         let owners = kallsyms::owners_of(&text, &symbols)?;
         let mut found = Vec::new();

@@ -15,7 +15,7 @@ use crate::Result;
 
 const CLANG: &str = "clang-22";
 /// The Rust eBPF binaries (`[[bin]]` names in `ebpf-tests/rust/Cargo.toml`).
-const RUST_BINARIES: &[&str] = &["btrfs_getattr_rs"];
+const RUST_BINARIES: &[&str] = &["btrfs_getattr_rs", "btrfs_fentry_rs"];
 
 /// `cargo xtask build-ebpf`.
 pub fn run() -> Result<()> {
