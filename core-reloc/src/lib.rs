@@ -57,6 +57,7 @@ pub mod origin;
 pub mod patch;
 pub mod relo;
 pub mod relocate;
+pub mod split_base;
 
 pub use composite::CompositeBtf;
 pub use origin::BtfOrigin;

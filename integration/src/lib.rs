@@ -36,6 +36,7 @@ pub mod expectations;
 pub mod fixtures;
 pub mod libbpf_live;
 pub mod libbpf_reference;
+pub mod libbpf_split_base;
 pub mod programs;
 
 use std::path::{Path, PathBuf};
