@@ -52,6 +52,10 @@ pub const BTRFS_MOUNT_ENV: &str = "CORE_RELOC_BTRFS_MOUNT";
 /// Path of the expectations file.
 pub const EXPECTATIONS_ENV: &str = "CORE_RELOC_EXPECTATIONS";
 
+/// Where the 6.12 guest finds the test module's variants, `core_reloc_testmod-v<N>.ko`
+/// (`cargo xtask kmod`); not loaded at boot: `vm_kmod` force-loads them.
+pub const KMOD_DIR: &str = "/kmod";
+
 /// Why a guest-only test is ignored on the host.
 pub const NEEDS_GUEST: &str = "needs the QEMU guest: cargo xtask vm";
 

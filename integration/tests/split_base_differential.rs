@@ -140,3 +140,98 @@ fn section(elf: &[u8], name: &str) -> Vec<u8> {
         .to_vec()
 }
 
+
+/// A crafted case: a vmlinux to distill from, a module on it, and a vmlinux to relocate onto.
+struct Case {
+    name: &'static str,
+    distill_ok: bool,
+    relocate_ok: bool,
+}
+
+/// Builds `(old vmlinux, module on it, new vmlinux)` for one crafted case.
+fn crafted(case: &str) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    use core_reloc::btf::{BtfBuilder, IntEncoding, Linkage, MemberSpec};
+    let mut old = BtfBuilder::new();
+    let int = old.add_int("int", 4, IntEncoding::SIGNED);
+    let mut new = BtfBuilder::new();
+    new.add_int("long", 8, IntEncoding::SIGNED);
+    let new_int = new.add_int("int", 4, IntEncoding::SIGNED);
+    // (what the module refers to in the old vmlinux, whether it embeds it)
+    let (target, embed) = match case {
+        "ambiguous" => {
+            new.add_struct("dup", 8, &[MemberSpec::new("a", new_int, 0)]);
+            new.add_struct("dup", 8, &[MemberSpec::new("b", new_int, 0)]);
+            (old.add_struct("dup", 8, &[MemberSpec::new("a", int, 0)]), true)
+        }
+        "embedded size differs" => {
+            new.add_struct("s", 16, &[MemberSpec::new("a", new_int, 0)]);
+            (old.add_struct("s", 8, &[MemberSpec::new("a", int, 0)]), true)
+        }
+        "pointed-to size differs" => {
+            new.add_struct("s", 16, &[MemberSpec::new("a", new_int, 0)]);
+            (old.add_struct("s", 8, &[MemberSpec::new("a", int, 0)]), false)
+        }
+        "two sizes, one matches" => {
+            new.add_struct("s", 16, &[MemberSpec::new("a", new_int, 0)]);
+            new.add_struct("s", 8, &[MemberSpec::new("a", new_int, 0)]);
+            (old.add_struct("s", 8, &[MemberSpec::new("a", int, 0)]), true)
+        }
+        "enum onto enum64" => {
+            new.add_enum64("e", 8, false, &[("E", 1)]);
+            (old.add_enum("e", 8, false, &[("E", 1)]), true)
+        }
+        "enum of size 3" => (old.add_enum("e", 3, false, &[("E", 1)]), true),
+        "char signedness" => {
+            new.add_int("char", 1, IntEncoding::NONE);
+            (old.add_int("char", 1, IntEncoding::SIGNED), true)
+        }
+        "fwd onto struct" => {
+            new.add_struct("opaque", 24, &[]);
+            (old.add_fwd("opaque", false), false)
+        }
+        "missing" => (old.add_struct("gone", 8, &[]), false),
+        "refers to a var" => (old.add_var("v", int, Linkage::Global), false),
+        "anonymous struct moves" => {
+            let anon = old.add_struct("", 4, &[MemberSpec::new("x", int, 0)]);
+            (old.add_typedef("anon_t", anon), true)
+        }
+        other => panic!("no case {other}"),
+    };
+    let old_btf = Btf::parse(old.build()).unwrap();
+    let mut module = BtfBuilder::new_split(&old_btf);
+    let member = if embed { target } else { module.add_ptr(target) };
+    module.add_struct(
+        "module_struct",
+        32,
+        &[MemberSpec::new("m", member, 0), MemberSpec::new("i", int, 128)],
+    );
+    (old.build(), module.build(), new.build())
+}
+
+#[test]
+fn crafted_inputs_are_accepted_and_refused_like_libbpf() {
+    let cases = [
+        Case { name: "ambiguous", distill_ok: true, relocate_ok: false },
+        Case { name: "embedded size differs", distill_ok: true, relocate_ok: false },
+        Case { name: "pointed-to size differs", distill_ok: true, relocate_ok: true },
+        Case { name: "two sizes, one matches", distill_ok: true, relocate_ok: true },
+        Case { name: "enum onto enum64", distill_ok: true, relocate_ok: true },
+        Case { name: "enum of size 3", distill_ok: false, relocate_ok: false },
+        Case { name: "char signedness", distill_ok: true, relocate_ok: false },
+        Case { name: "fwd onto struct", distill_ok: true, relocate_ok: true },
+        Case { name: "missing", distill_ok: true, relocate_ok: false },
+        Case { name: "refers to a var", distill_ok: false, relocate_ok: false },
+        Case { name: "anonymous struct moves", distill_ok: true, relocate_ok: true },
+    ];
+    for case in cases {
+        let (old, module, new) = crafted(case.name);
+        let outcomes = compare(case.name, &module, &old, &[("new", &new), ("old", &old)]);
+        let expected_distill = if case.distill_ok { Outcome::Same } else { Outcome::BothRefused };
+        assert_eq!(outcomes[0], expected_distill, "{}: distill", case.name);
+        if case.distill_ok {
+            let expected = if case.relocate_ok { Outcome::Same } else { Outcome::BothRefused };
+            assert_eq!(outcomes[1], expected, "{}: relocate onto new", case.name);
+            assert_eq!(outcomes[2], Outcome::Same, "{}: relocate onto old", case.name);
+        }
+    }
+}
