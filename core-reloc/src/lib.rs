@@ -48,6 +48,7 @@
 //! ```
 
 pub mod btf;
+pub mod btf_dump;
 pub mod composite;
 pub mod ext;
 pub mod fixup;
