@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::btf::{Endian, TypeId};
+use crate::btf::{Endianness, TypeId};
 
 /// Raw BTF under construction: base BTF (strings start with the empty string at offset 0)
 /// or split BTF (string offsets and type ids continue after a base's).
@@ -11,10 +11,10 @@ use crate::btf::{Endian, TypeId};
 /// # Examples
 ///
 /// ```
-/// use core_reloc::btf::{Btf, Endian, Kind};
+/// use core_reloc::btf::{Btf, Endianness, Kind};
 /// use core_reloc::split_base::RawBtfWriter;
 ///
-/// let mut w = RawBtfWriter::new_base(Endian::Little);
+/// let mut w = RawBtfWriter::new_base(Endianness::Little);
 /// let name = w.add_str(b"int")?;
 /// // BTF_KIND_INT, 4 bytes, signed, 32 bits.
 /// let mut record = Vec::new();
@@ -28,7 +28,7 @@ use crate::btf::{Endian, TypeId};
 /// ```
 #[derive(Debug, Clone)]
 pub struct RawBtfWriter {
-    endian: Endian,
+    endian: Endianness,
     types: Vec<u8>,
     /// Start of each record in `types`.
     records: Vec<usize>,
@@ -48,7 +48,7 @@ pub struct TooLarge {
 
 impl RawBtfWriter {
     /// Base BTF: ids start at 1, the string section with the empty string.
-    pub fn new_base(endian: Endian) -> RawBtfWriter {
+    pub fn new_base(endian: Endianness) -> RawBtfWriter {
         let mut index = HashMap::new();
         index.insert(Vec::new(), 0);
         RawBtfWriter {
@@ -64,7 +64,7 @@ impl RawBtfWriter {
 
     /// Split BTF on a base with `base_type_count` ids (void included) and `base_strings_len`
     /// bytes of strings; the split's string section starts empty, as libbpf's does.
-    pub fn new_split(endian: Endian, base_type_count: u32, base_strings_len: u32) -> RawBtfWriter {
+    pub fn new_split(endian: Endianness, base_type_count: u32, base_strings_len: u32) -> RawBtfWriter {
         RawBtfWriter {
             endian,
             types: Vec::new(),
@@ -126,7 +126,7 @@ impl RawBtfWriter {
     }
 
     /// The byte order written.
-    pub fn endian(&self) -> Endian {
+    pub fn endian(&self) -> Endianness {
         self.endian
     }
 
@@ -151,10 +151,10 @@ impl RawBtfWriter {
         })?;
         let e = self.endian;
         let mut out = Vec::with_capacity(24 + self.types.len() + self.strings.len());
-        out.extend_from_slice(&e.u16_bytes(crate::btf::BTF_MAGIC));
+        out.extend_from_slice(&u16_bytes(e, crate::btf::BTF_MAGIC));
         out.extend_from_slice(&[1, 0]);
         for word in [24, 0, type_len, type_len, str_len] {
-            out.extend_from_slice(&e.u32_bytes(word));
+            out.extend_from_slice(&u32_bytes(e, word));
         }
         out.extend_from_slice(&self.types);
         out.extend_from_slice(&self.strings);
@@ -163,13 +163,31 @@ impl RawBtfWriter {
 }
 
 /// Reads the `u32` at `at` of `bytes` in `endian` (the caller checked the bounds).
-pub(crate) fn get_u32(endian: Endian, bytes: &[u8], at: usize) -> u32 {
+pub(crate) fn get_u32(endian: Endianness, bytes: &[u8], at: usize) -> u32 {
     let mut word = [0; 4];
     word.copy_from_slice(&bytes[at..at + 4]);
-    endian.u32(word)
+    match endian {
+        Endianness::Little => u32::from_le_bytes(word),
+        Endianness::Big => u32::from_be_bytes(word),
+    }
 }
 
 /// Writes `value` at `at` of `bytes` in `endian` (the caller checked the bounds).
-pub(crate) fn put_u32(endian: Endian, bytes: &mut [u8], at: usize, value: u32) {
-    bytes[at..at + 4].copy_from_slice(&endian.u32_bytes(value));
+pub(crate) fn put_u32(endian: Endianness, bytes: &mut [u8], at: usize, value: u32) {
+    bytes[at..at + 4].copy_from_slice(&u32_bytes(endian, value));
+}
+
+/// `value` in `endian`'s byte order.
+pub(crate) fn u32_bytes(endian: Endianness, value: u32) -> [u8; 4] {
+    match endian {
+        Endianness::Little => value.to_le_bytes(),
+        Endianness::Big => value.to_be_bytes(),
+    }
+}
+
+fn u16_bytes(endian: Endianness, value: u16) -> [u8; 2] {
+    match endian {
+        Endianness::Little => value.to_le_bytes(),
+        Endianness::Big => value.to_be_bytes(),
+    }
 }
