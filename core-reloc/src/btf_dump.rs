@@ -81,7 +81,13 @@ pub fn write_raw(btf: &Btf<'_>, ty: &Type<'_>, out: &mut impl Write) -> Result<(
         None => "(none)".to_owned(),
     };
     let kind = ty.kind();
-    write!(out, "[{}] {} '{}'", ty.id(), kind.name(), name(ty.name_offset())?)?;
+    write!(
+        out,
+        "[{}] {} '{}'",
+        ty.id(),
+        kind.name(),
+        name(ty.name_offset())?
+    )?;
     let type_ref = ty.size_or_type();
     match kind {
         Kind::Int => {
@@ -100,9 +106,12 @@ pub fn write_raw(btf: &Btf<'_>, ty: &Type<'_>, out: &mut impl Write) -> Result<(
                 )?;
             }
         }
-        Kind::Ptr | Kind::Const | Kind::Volatile | Kind::Restrict | Kind::Typedef | Kind::TypeTag => {
-            write!(out, " type_id={type_ref}")?
-        }
+        Kind::Ptr
+        | Kind::Const
+        | Kind::Volatile
+        | Kind::Restrict
+        | Kind::Typedef
+        | Kind::TypeTag => write!(out, " type_id={type_ref}")?,
         Kind::Array => {
             if let Some(a) = ty.array() {
                 write!(
@@ -130,7 +139,11 @@ pub fn write_raw(btf: &Btf<'_>, ty: &Type<'_>, out: &mut impl Write) -> Result<(
         Kind::Enum | Kind::Enum64 => {
             let signed = ty.kind_flag();
             let encoding = if signed { "SIGNED" } else { "UNSIGNED" };
-            write!(out, " encoding={encoding} size={type_ref} vlen={}", ty.vlen())?;
+            write!(
+                out,
+                " encoding={encoding} size={type_ref} vlen={}",
+                ty.vlen()
+            )?;
             for v in ty.enum_values().into_iter().flatten() {
                 let value = match (kind, signed) {
                     (Kind::Enum, true) => format!("{}", v.as_i64()),
@@ -152,7 +165,11 @@ pub fn write_raw(btf: &Btf<'_>, ty: &Type<'_>, out: &mut impl Write) -> Result<(
                 write!(out, "\n\t'{}' type_id={}", name(p.name_offset)?, p.type_id)?;
             }
         }
-        Kind::Var => write!(out, " type_id={type_ref}, linkage={}", linkage(ty.linkage()))?,
+        Kind::Var => write!(
+            out,
+            " type_id={type_ref}, linkage={}",
+            linkage(ty.linkage())
+        )?,
         Kind::Datasec => {
             write!(out, " size={type_ref} vlen={}", ty.vlen())?;
             for e in ty.datasec_entries().into_iter().flatten() {

@@ -56,7 +56,10 @@ fn compare(name: &str, module: &[u8], base: &[u8], targets: &[(&str, &[u8])]) ->
         (ours, theirs) => panic!("{name}: distill: ours {ours:?}, libbpf {:?}", theirs.err()),
     };
     assert!(ours.base == theirs.base, "{name}: distilled bases differ");
-    assert!(ours.split == theirs.split, "{name}: distilled splits differ");
+    assert!(
+        ours.split == theirs.split,
+        "{name}: distilled splits differ"
+    );
     let mut outcomes = vec![Outcome::Same];
     let distilled = Arc::new(Btf::parse(&ours.base[..]).unwrap());
     let dist_split = Btf::parse_split(&ours.split[..], distilled).unwrap();
@@ -66,7 +69,10 @@ fn compare(name: &str, module: &[u8], base: &[u8], targets: &[(&str, &[u8])]) ->
         let theirs = libbpf::relocate(&theirs.split, &theirs.base, target);
         outcomes.push(match (ours, theirs) {
             (Ok(ours), Ok(theirs)) => {
-                assert!(ours == theirs, "{name} onto {target_name}: relocations differ");
+                assert!(
+                    ours == theirs,
+                    "{name} onto {target_name}: relocations differ"
+                );
                 Outcome::Same
             }
             (Err(ours), Err(errno)) => {
@@ -101,7 +107,11 @@ fn real_modules_distill_and_relocate_like_libbpf() {
     for name in &modules {
         let module = read(&older.join(name));
         let outcomes = compare(name, &module, &old_vmlinux, &targets);
-        assert_eq!(outcomes[0], Outcome::Same, "{name}: distill refused by both");
+        assert_eq!(
+            outcomes[0],
+            Outcome::Same,
+            "{name}: distill refused by both"
+        );
         // Onto the vmlinux it was distilled from, relocation must succeed.
         assert_eq!(outcomes[2], Outcome::Same, "{name}: own vmlinux refused");
         if outcomes[1] == Outcome::Same {
@@ -113,19 +123,27 @@ fn real_modules_distill_and_relocate_like_libbpf() {
         "{} modules of {KMOD_KERNEL}: {onto_newer} relocated onto the 6.12 guest vmlinux identically",
         modules.len()
     );
-    assert!(onto_newer > 20, "only {onto_newer} modules relocated onto the newer ABI");
+    assert!(
+        onto_newer > 20,
+        "only {onto_newer} modules relocated onto the newer ABI"
+    );
 }
 
 #[test]
 fn test_module_distills_and_relocates_like_libbpf() {
     let kmod = workspace().join("target/kmod/build-v1/core_reloc_testmod.ko");
-    assert!(kmod.exists(), "{} is not built: run `cargo xtask kmod`", kmod.display());
+    assert!(
+        kmod.exists(),
+        "{} is not built: run `cargo xtask kmod`",
+        kmod.display()
+    );
     let older = kernel_btf_dir(KMOD_KERNEL);
     let elf = read(&kmod);
     let btf = section(&elf, ".BTF");
     let old_vmlinux = read(&older.join("vmlinux"));
     let new_vmlinux = read(&kernel_btf_dir("6.12").join("vmlinux"));
-    let targets: [(&str, &[u8]); 2] = [("6.12 (guest)", &new_vmlinux), ("6.12 (own)", &old_vmlinux)];
+    let targets: [(&str, &[u8]); 2] =
+        [("6.12 (guest)", &new_vmlinux), ("6.12 (own)", &old_vmlinux)];
     let outcomes = compare("core_reloc_testmod", &btf, &old_vmlinux, &targets);
     assert_eq!(outcomes, [Outcome::Same, Outcome::Same, Outcome::Same]);
 }
@@ -139,7 +157,6 @@ fn section(elf: &[u8], name: &str) -> Vec<u8> {
         .unwrap()
         .to_vec()
 }
-
 
 /// A crafted case: a vmlinux to distill from, a module on it, and a vmlinux to relocate onto.
 struct Case {
@@ -161,20 +178,32 @@ fn crafted(case: &str) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
         "ambiguous" => {
             new.add_struct("dup", 8, &[MemberSpec::new("a", new_int, 0)]);
             new.add_struct("dup", 8, &[MemberSpec::new("b", new_int, 0)]);
-            (old.add_struct("dup", 8, &[MemberSpec::new("a", int, 0)]), true)
+            (
+                old.add_struct("dup", 8, &[MemberSpec::new("a", int, 0)]),
+                true,
+            )
         }
         "embedded size differs" => {
             new.add_struct("s", 16, &[MemberSpec::new("a", new_int, 0)]);
-            (old.add_struct("s", 8, &[MemberSpec::new("a", int, 0)]), true)
+            (
+                old.add_struct("s", 8, &[MemberSpec::new("a", int, 0)]),
+                true,
+            )
         }
         "pointed-to size differs" => {
             new.add_struct("s", 16, &[MemberSpec::new("a", new_int, 0)]);
-            (old.add_struct("s", 8, &[MemberSpec::new("a", int, 0)]), false)
+            (
+                old.add_struct("s", 8, &[MemberSpec::new("a", int, 0)]),
+                false,
+            )
         }
         "two sizes, one matches" => {
             new.add_struct("s", 16, &[MemberSpec::new("a", new_int, 0)]);
             new.add_struct("s", 8, &[MemberSpec::new("a", new_int, 0)]);
-            (old.add_struct("s", 8, &[MemberSpec::new("a", int, 0)]), true)
+            (
+                old.add_struct("s", 8, &[MemberSpec::new("a", int, 0)]),
+                true,
+            )
         }
         "enum onto enum64" => {
             new.add_enum64("e", 8, false, &[("E", 1)]);
@@ -199,11 +228,18 @@ fn crafted(case: &str) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     };
     let old_btf = Btf::parse(old.build()).unwrap();
     let mut module = BtfBuilder::new_split(&old_btf);
-    let member = if embed { target } else { module.add_ptr(target) };
+    let member = if embed {
+        target
+    } else {
+        module.add_ptr(target)
+    };
     module.add_struct(
         "module_struct",
         32,
-        &[MemberSpec::new("m", member, 0), MemberSpec::new("i", int, 128)],
+        &[
+            MemberSpec::new("m", member, 0),
+            MemberSpec::new("i", int, 128),
+        ],
     );
     (old.build(), module.build(), new.build())
 }
@@ -211,27 +247,84 @@ fn crafted(case: &str) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
 #[test]
 fn crafted_inputs_are_accepted_and_refused_like_libbpf() {
     let cases = [
-        Case { name: "ambiguous", distill_ok: true, relocate_ok: false },
-        Case { name: "embedded size differs", distill_ok: true, relocate_ok: false },
-        Case { name: "pointed-to size differs", distill_ok: true, relocate_ok: true },
-        Case { name: "two sizes, one matches", distill_ok: true, relocate_ok: true },
-        Case { name: "enum onto enum64", distill_ok: true, relocate_ok: true },
-        Case { name: "enum of size 3", distill_ok: false, relocate_ok: false },
-        Case { name: "char signedness", distill_ok: true, relocate_ok: false },
-        Case { name: "fwd onto struct", distill_ok: true, relocate_ok: true },
-        Case { name: "missing", distill_ok: true, relocate_ok: false },
-        Case { name: "refers to a var", distill_ok: false, relocate_ok: false },
-        Case { name: "anonymous struct moves", distill_ok: true, relocate_ok: true },
+        Case {
+            name: "ambiguous",
+            distill_ok: true,
+            relocate_ok: false,
+        },
+        Case {
+            name: "embedded size differs",
+            distill_ok: true,
+            relocate_ok: false,
+        },
+        Case {
+            name: "pointed-to size differs",
+            distill_ok: true,
+            relocate_ok: true,
+        },
+        Case {
+            name: "two sizes, one matches",
+            distill_ok: true,
+            relocate_ok: true,
+        },
+        Case {
+            name: "enum onto enum64",
+            distill_ok: true,
+            relocate_ok: true,
+        },
+        Case {
+            name: "enum of size 3",
+            distill_ok: false,
+            relocate_ok: false,
+        },
+        Case {
+            name: "char signedness",
+            distill_ok: true,
+            relocate_ok: false,
+        },
+        Case {
+            name: "fwd onto struct",
+            distill_ok: true,
+            relocate_ok: true,
+        },
+        Case {
+            name: "missing",
+            distill_ok: true,
+            relocate_ok: false,
+        },
+        Case {
+            name: "refers to a var",
+            distill_ok: false,
+            relocate_ok: false,
+        },
+        Case {
+            name: "anonymous struct moves",
+            distill_ok: true,
+            relocate_ok: true,
+        },
     ];
     for case in cases {
         let (old, module, new) = crafted(case.name);
         let outcomes = compare(case.name, &module, &old, &[("new", &new), ("old", &old)]);
-        let expected_distill = if case.distill_ok { Outcome::Same } else { Outcome::BothRefused };
+        let expected_distill = if case.distill_ok {
+            Outcome::Same
+        } else {
+            Outcome::BothRefused
+        };
         assert_eq!(outcomes[0], expected_distill, "{}: distill", case.name);
         if case.distill_ok {
-            let expected = if case.relocate_ok { Outcome::Same } else { Outcome::BothRefused };
+            let expected = if case.relocate_ok {
+                Outcome::Same
+            } else {
+                Outcome::BothRefused
+            };
             assert_eq!(outcomes[1], expected, "{}: relocate onto new", case.name);
-            assert_eq!(outcomes[2], Outcome::Same, "{}: relocate onto old", case.name);
+            assert_eq!(
+                outcomes[2],
+                Outcome::Same,
+                "{}: relocate onto old",
+                case.name
+            );
         }
     }
 }

@@ -98,7 +98,10 @@ fn check_variant(variant: u32) -> (u64, u64) {
 
     let sysfs = Path::new("/sys/kernel/btf").join(MODULE);
     let kernel = fs::read(&sysfs).unwrap_or_else(|e| {
-        panic!("{}: {e} (the kernel kept no BTF for the module)", sysfs.display())
+        panic!(
+            "{}: {e} (the kernel kept no BTF for the module)",
+            sysfs.display()
+        )
     });
     let ours = offline_relocation(&ko, &fs::read("/sys/kernel/btf/vmlinux").unwrap());
     assert!(
@@ -112,7 +115,10 @@ fn check_variant(variant: u32) -> (u64, u64) {
         ours != section(&file, ".BTF"),
         "relocation must rewrite ids: the .ko's distilled split is not on vmlinux"
     );
-    println!("variant {variant}: kernel relocation == ours ({} bytes)", ours.len());
+    println!(
+        "variant {variant}: kernel relocation == ours ({} bytes)",
+        ours.len()
+    );
 
     let guest = guest();
     let bytes = fs::read(guest.object(programs::C_TESTMOD_OBSERVE)).unwrap();
@@ -157,7 +163,10 @@ fn check_variant(variant: u32) -> (u64, u64) {
 #[ignore = "needs the QEMU guest: cargo xtask vm"]
 fn kernel_relocates_distilled_module_btf_like_us_and_core_reads_it() {
     if guest().series() != "6.12" {
-        println!("skipped on {}: .BTF.base needs Linux 6.11+", guest().series());
+        println!(
+            "skipped on {}: .BTF.base needs Linux 6.11+",
+            guest().series()
+        );
         return;
     }
     let first = check_variant(1);

@@ -127,7 +127,12 @@ fn ensure(sh: &Shell, root: &Path, series: &Series) -> Result<Kernel> {
 /// Makes `<root>/<name>` hold the cache layout of the module docs for image `package` of
 /// `release`, unless it already does; used for kernels outside [`SERIES`] (e.g. the older
 /// 6.12 ABI the test module is built against).
-pub(crate) fn ensure_release(sh: &Shell, name: &str, package: &str, release: &str) -> Result<PathBuf> {
+pub(crate) fn ensure_release(
+    sh: &Shell,
+    name: &str,
+    package: &str,
+    release: &str,
+) -> Result<PathBuf> {
     let root = root();
     let dir = root.join(name);
     let cached_release = fs::read_to_string(dir.join("release")).unwrap_or_default();

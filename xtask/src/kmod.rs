@@ -50,7 +50,12 @@ pub fn abi(sh: &Shell) -> Result<u32> {
         Ok(listing
             .lines()
             .filter_map(|line| line.split_whitespace().next())
-            .filter_map(|name| name.strip_prefix(prefix)?.strip_suffix(suffix)?.parse().ok())
+            .filter_map(|name| {
+                name.strip_prefix(prefix)?
+                    .strip_suffix(suffix)?
+                    .parse()
+                    .ok()
+            })
             .collect())
     };
     let headers = numbers(
@@ -81,7 +86,8 @@ pub fn apt_packages(sh: &Shell) -> Result<Vec<String>> {
 /// Builds (or finds cached) both variants; returns their paths.
 pub fn ensure(sh: &Shell) -> Result<Vec<PathBuf>> {
     let release = format!("6.12.{}+deb12-amd64", abi(sh)?);
-    let kernel = kernels::ensure_release(sh, KERNEL_DIR, &format!("linux-image-{release}"), &release)?;
+    let kernel =
+        kernels::ensure_release(sh, KERNEL_DIR, &format!("linux-image-{release}"), &release)?;
     let headers = PathBuf::from(format!("/usr/src/linux-headers-{release}"));
     if !headers.join("Makefile").exists() {
         return Err(format!(
@@ -121,8 +127,17 @@ pub fn ensure(sh: &Shell) -> Result<Vec<PathBuf>> {
         }
         let variant_arg = format!("CRT_VARIANT={variant}");
         let m = format!("M={}", build.display());
-        cmd!(sh, "make -s -C {headers} {m} CC=gcc-12 {variant_arg} modules").run()?;
-        distill_into(sh, &build.join("core_reloc_testmod.ko"), &vmlinux_btf, output)?;
+        cmd!(
+            sh,
+            "make -s -C {headers} {m} CC=gcc-12 {variant_arg} modules"
+        )
+        .run()?;
+        distill_into(
+            sh,
+            &build.join("core_reloc_testmod.ko"),
+            &vmlinux_btf,
+            output,
+        )?;
     }
     fs::write(out_dir.join("release"), format!("{release}\n"))?;
     fs::write(&stamp_path, stamp)?;
@@ -150,7 +165,12 @@ fn distill_into(sh: &Shell, ko: &Path, vmlinux: &Arc<Btf<'static>>, output: &Pat
     let file = object::File::parse(&*elf)?;
     let btf = file
         .section_by_name(".BTF")
-        .ok_or_else(|| format!("{}: kbuild wrote no .BTF (is pahole installed?)", ko.display()))?
+        .ok_or_else(|| {
+            format!(
+                "{}: kbuild wrote no .BTF (is pahole installed?)",
+                ko.display()
+            )
+        })?
         .data()?;
     let split = Btf::parse_split(btf, vmlinux.clone())?;
     let distilled = core_reloc::split_base::distill_base(&split)?;
@@ -165,6 +185,10 @@ fn distill_into(sh: &Shell, ko: &Path, vmlinux: &Arc<Btf<'static>>, output: &Pat
     } else {
         "--add-section"
     };
-    cmd!(sh, "llvm-objcopy-22 --update-section {update} {base_op} {base} {ko} {output}").run()?;
+    cmd!(
+        sh,
+        "llvm-objcopy-22 --update-section {update} {base_op} {base} {ko} {output}"
+    )
+    .run()?;
     Ok(())
 }

@@ -34,7 +34,9 @@ pub enum RelocateError {
     #[error("the relocation target must be base BTF (vmlinux), not split BTF")]
     TargetIsSplit,
     /// A distilled base type has a kind a distilled base cannot hold.
-    #[error("distilled base type [{id}] is {kind}; a distilled base holds only INT, FLOAT, ENUM, STRUCT, UNION and FWD")]
+    #[error(
+        "distilled base type [{id}] is {kind}; a distilled base holds only INT, FLOAT, ENUM, STRUCT, UNION and FWD"
+    )]
     UnexpectedDistilledKind {
         /// The distilled type.
         id: TypeId,
@@ -50,7 +52,9 @@ pub enum RelocateError {
         kind: Kind,
     },
     /// No target type matches a distilled type.
-    #[error("distilled base type '{name}' [{id}] ({kind}, size {size}) has no match in the target BTF")]
+    #[error(
+        "distilled base type '{name}' [{id}] ({kind}, size {size}) has no match in the target BTF"
+    )]
     NoMatch {
         /// The type's name.
         name: String,
@@ -62,7 +66,9 @@ pub enum RelocateError {
         size: u32,
     },
     /// Two target types match a distilled type.
-    #[error("distilled base type '{name}' [{id}] matches two target types of size {size}: [{first}] and [{second}]")]
+    #[error(
+        "distilled base type '{name}' [{id}] matches two target types of size {size}: [{first}] and [{second}]"
+    )]
     MultipleMatches {
         /// The type's name.
         name: String,
@@ -82,7 +88,9 @@ pub enum RelocateError {
         id: TypeId,
     },
     /// A split string offset points into the distilled base's strings, at no matched name.
-    #[error("split BTF string offset {offset} points into the distilled base but at no matched type name")]
+    #[error(
+        "split BTF string offset {offset} points into the distilled base but at no matched type name"
+    )]
     StringNotMapped {
         /// The offset.
         offset: u32,
@@ -96,7 +104,9 @@ pub enum RelocateError {
         referenced: TypeId,
     },
     /// Embedded types form a chain too long to follow.
-    #[error("split BTF type [{id}]: member types form a reference chain too long to follow (cycle?)")]
+    #[error(
+        "split BTF type [{id}]: member types form a reference chain too long to follow (cycle?)"
+    )]
     ReferenceCycle {
         /// The composite whose member chain was followed.
         id: TypeId,

@@ -141,7 +141,10 @@ fn map_distilled(
     for id in 0..nr_dist {
         let ty = distilled.type_by_id(TypeId(id))?;
         let name = distilled.str_bytes_at(ty.name_offset())?;
-        by_name.entry(name).or_default().push((ty.size_or_type(), id));
+        by_name
+            .entry(name)
+            .or_default()
+            .push((ty.size_or_type(), id));
     }
 
     for ty in split.types().filter(|ty| ty.kind().is_composite()) {
@@ -167,7 +170,11 @@ fn map_distilled(
             Kind::Int | Kind::Float | Kind::Enum | Kind::Enum64 => true,
             Kind::Fwd => false,
             Kind::Struct | Kind::Union => {
-                composite_names.get(&base_t.name_offset()).copied().unwrap_or(0) > 1
+                composite_names
+                    .get(&base_t.name_offset())
+                    .copied()
+                    .unwrap_or(0)
+                    > 1
             }
             _ => continue,
         };

@@ -64,7 +64,11 @@ impl RawBtfWriter {
 
     /// Split BTF on a base with `base_type_count` ids (void included) and `base_strings_len`
     /// bytes of strings; the split's string section starts empty, as libbpf's does.
-    pub fn new_split(endian: Endianness, base_type_count: u32, base_strings_len: u32) -> RawBtfWriter {
+    pub fn new_split(
+        endian: Endianness,
+        base_type_count: u32,
+        base_strings_len: u32,
+    ) -> RawBtfWriter {
         RawBtfWriter {
             endian,
             types: Vec::new(),
