@@ -10,7 +10,7 @@ use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
-use core_reloc::btf::Btf;
+use core_reloc::btf::{Btf, Endianness};
 use core_reloc::split_base::{DistilledBtf, distill_base, relocate_split};
 use integration::fixtures::{kernel_btf_dir, workspace};
 use integration::libbpf_split_base as libbpf;
@@ -165,12 +165,13 @@ struct Case {
     relocate_ok: bool,
 }
 
-/// Builds `(old vmlinux, module on it, new vmlinux)` for one crafted case.
-fn crafted(case: &str) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+/// Builds `(old vmlinux, module on it, new vmlinux)` for one crafted case, in `endian` byte
+/// order (libbpf reads and writes the other byte order too).
+fn crafted(case: &str, endian: Endianness) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     use core_reloc::btf::{BtfBuilder, IntEncoding, Linkage, MemberSpec};
-    let mut old = BtfBuilder::new();
+    let mut old = BtfBuilder::new().with_endian(endian);
     let int = old.add_int("int", 4, IntEncoding::SIGNED);
-    let mut new = BtfBuilder::new();
+    let mut new = BtfBuilder::new().with_endian(endian);
     new.add_int("long", 8, IntEncoding::SIGNED);
     let new_int = new.add_int("int", 4, IntEncoding::SIGNED);
     // (what the module refers to in the old vmlinux, whether it embeds it)
@@ -303,8 +304,11 @@ fn crafted_inputs_are_accepted_and_refused_like_libbpf() {
             relocate_ok: true,
         },
     ];
-    for case in cases {
-        let (old, module, new) = crafted(case.name);
+    for (case, endian) in cases
+        .iter()
+        .flat_map(|case| [(case, Endianness::Little), (case, Endianness::Big)])
+    {
+        let (old, module, new) = crafted(case.name, endian);
         let outcomes = compare(case.name, &module, &old, &[("new", &new), ("old", &old)]);
         let expected_distill = if case.distill_ok {
             Outcome::Same

@@ -40,5 +40,5 @@ mod writer;
 
 pub use distill::{DistilledBtf, distill_base};
 pub use error::{DistillError, RelocateError};
-pub use relocate::relocate_split;
+pub use relocate::{relocate_module_btf, relocate_split};
 pub use writer::{RawBtfWriter, TooLarge};

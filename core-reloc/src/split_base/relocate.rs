@@ -108,6 +108,37 @@ pub fn relocate_split(split: &Btf<'_>, target: &Btf<'_>) -> Result<Vec<u8>, Relo
     Ok(out)
 }
 
+/// Relocates a module's raw `.BTF` (split on its raw `.BTF.base`, `distilled_base`) onto
+/// `target`: [`relocate_split`] for bytes as they come out of a `.ko`.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, MemberSpec};
+/// use core_reloc::split_base::{distill_base, relocate_module_btf};
+///
+/// let mut vmlinux = BtfBuilder::new();
+/// let int = vmlinux.add_int("int", 4, IntEncoding::SIGNED);
+/// let vmlinux = Arc::new(Btf::parse(vmlinux.build())?);
+/// let mut module = BtfBuilder::new_split(&vmlinux);
+/// module.add_struct("m", 4, &[MemberSpec::new("x", int, 0)]);
+/// let distilled = distill_base(&Btf::parse_split(module.build(), vmlinux.clone())?)?;
+/// // What a .ko carries in .BTF and .BTF.base, onto the vmlinux the module is loaded into.
+/// let relocated = relocate_module_btf(&distilled.split, &distilled.base, &vmlinux)?;
+/// assert!(Btf::parse_split(relocated, vmlinux)?.find_by_name("m").is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn relocate_module_btf(
+    btf: &[u8],
+    distilled_base: &[u8],
+    target: &Btf<'_>,
+) -> Result<Vec<u8>, RelocateError> {
+    let distilled = std::sync::Arc::new(Btf::parse(distilled_base)?);
+    let split = Btf::parse_split(btf, distilled)?;
+    relocate_split(&split, target)
+}
+
 /// A distilled base holds only named INT, FLOAT, ENUM, STRUCT, UNION and FWD.
 fn validate_distilled(distilled: &Btf<'_>) -> Result<(), RelocateError> {
     for ty in distilled.types() {
@@ -285,4 +316,80 @@ fn mark_embedded(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::btf::{BtfBuilder, IntEncoding, MemberSpec};
+    use crate::split_base::distill_base;
+
+    /// A module on a vmlinux with `int` and `struct s` (size 8), embedding or pointing at `s`.
+    fn distilled(embed: bool) -> (Vec<u8>, Vec<u8>) {
+        let mut old = BtfBuilder::new();
+        let int = old.add_int("int", 4, IntEncoding::SIGNED);
+        let s = old.add_struct("s", 8, &[MemberSpec::new("a", int, 0)]);
+        let old = Arc::new(Btf::parse(old.build()).unwrap());
+        let mut module = BtfBuilder::new_split(&old);
+        let member = if embed { s } else { module.add_ptr(s) };
+        module.add_struct("m", 16, &[MemberSpec::new("s", member, 0)]);
+        let d = distill_base(&Btf::parse_split(module.build(), old).unwrap()).unwrap();
+        (d.split, d.base)
+    }
+
+    fn target(sizes: &[u32]) -> Btf<'static> {
+        let mut b = BtfBuilder::new();
+        let int = b.add_int("int", 4, IntEncoding::SIGNED);
+        for &size in sizes {
+            b.add_struct("s", size, &[MemberSpec::new("a", int, 0)]);
+        }
+        Btf::parse(b.build()).unwrap()
+    }
+
+    #[test]
+    fn errors_name_the_type() {
+        let (split, base) = distilled(true);
+        let err = relocate_module_btf(&split, &base, &target(&[8, 8])).unwrap_err();
+        assert!(
+            matches!(&err, RelocateError::MultipleMatches { name, first, second, size: 8, .. }
+                if name == "s" && *first == TypeId(2) && *second == TypeId(3)),
+            "{err:?}"
+        );
+        let err = relocate_module_btf(&split, &base, &target(&[16])).unwrap_err();
+        assert!(matches!(&err, RelocateError::NoMatch { name, size: 8, .. } if name == "s"));
+        // Of two sizes, the one the embedding needs.
+        let relocated = relocate_module_btf(&split, &base, &target(&[16, 8])).unwrap();
+        let target = Arc::new(target(&[16, 8]));
+        let m = Btf::parse_split(relocated, target).unwrap();
+        let ty = m.type_by_id(m.find_by_name("m").unwrap()).unwrap();
+        assert_eq!(ty.members().unwrap().next().unwrap().type_id, TypeId(3));
+    }
+
+    #[test]
+    fn pointed_to_composites_ignore_size() {
+        let (split, base) = distilled(false);
+        assert!(relocate_module_btf(&split, &base, &target(&[16])).is_ok());
+    }
+
+    /// Where we differ from libbpf: libbpf relocates onto split BTF too, computing string
+    /// offsets from the target's own string section only; we refuse.
+    #[test]
+    fn a_split_target_is_refused() {
+        let (split, base) = distilled(false);
+        let vmlinux = Arc::new(target(&[8]));
+        let on_top = Btf::parse_split(BtfBuilder::new_split(&vmlinux).build(), vmlinux).unwrap();
+        let err = relocate_module_btf(&split, &base, &on_top).unwrap_err();
+        assert!(matches!(err, RelocateError::TargetIsSplit));
+    }
+
+    #[test]
+    fn base_btf_is_not_relocated() {
+        let vmlinux = target(&[8]);
+        assert!(matches!(
+            relocate_split(&vmlinux, &vmlinux),
+            Err(RelocateError::NotSplit)
+        ));
+    }
 }
