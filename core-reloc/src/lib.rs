@@ -48,6 +48,7 @@
 //! ```
 
 pub mod btf;
+pub mod btf_dump;
 pub mod btf_file;
 pub mod bytes;
 pub mod composite;
@@ -59,6 +60,7 @@ pub mod object;
 pub mod origin;
 pub mod patch;
 pub mod pipeline;
+pub mod split_base;
 pub mod target;
 
 pub use composite::CompositeBtf;

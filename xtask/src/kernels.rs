@@ -129,6 +129,41 @@ fn ensure(sh: &Shell, root: &Path, series: &Series) -> Result<Kernel> {
     })
 }
 
+/// Makes `<root>/<name>` hold the cache layout of the module docs for image `package` of
+/// `release`, unless it already does; used for kernels outside [`SERIES`] (e.g. the older
+/// 6.12 ABI the test module is built against).
+pub(crate) fn ensure_release(
+    sh: &Shell,
+    name: &str,
+    package: &str,
+    release: &str,
+) -> Result<PathBuf> {
+    let root = root();
+    let dir = root.join(name);
+    let cached_release = fs::read_to_string(dir.join("release")).unwrap_or_default();
+    if !(dir.join("complete").exists() && cached_release.trim() == release) {
+        eprintln!("xtask: preparing kernel {name} ({release})");
+        fs::create_dir_all(&root)?;
+        prepare(sh, &root, &dir, package, release)?;
+    }
+    verify_layout(&dir)?;
+    Ok(dir)
+}
+
+/// The number of the newest 6.12 image package (`linux-image-6.12.N+deb12-amd64`).
+pub(crate) fn newest_612(sh: &Shell) -> Result<u32> {
+    let series = SERIES
+        .iter()
+        .find(|series| series.name == "6.12")
+        .ok_or("no 6.12 series")?;
+    let package = newest_package(sh, series)?;
+    package
+        .strip_prefix(series.package_prefix)
+        .and_then(|rest| rest.strip_suffix(series.package_suffix))
+        .and_then(|number| number.parse().ok())
+        .ok_or_else(|| format!("unexpected package name {package}").into())
+}
+
 /// The newest signed image package of a series in the local apt lists (no network).
 fn newest_package(sh: &Shell, series: &Series) -> Result<String> {
     let pattern = format!(
@@ -200,8 +235,14 @@ fn prepare(sh: &Shell, root: &Path, dir: &Path, package: &str, release: &str) ->
 
     let modules_dir = tree.join("lib/modules").join(release);
     let load_orders = [
-        (TEST_MODULE, module_load_order(sh, &tree, release, TEST_MODULE)?),
-        (KFUNC_MODULE, module_load_order(sh, &tree, release, KFUNC_MODULE)?),
+        (
+            TEST_MODULE,
+            module_load_order(sh, &tree, release, TEST_MODULE)?,
+        ),
+        (
+            KFUNC_MODULE,
+            module_load_order(sh, &tree, release, KFUNC_MODULE)?,
+        ),
     ];
     decompress_modules(sh, &modules_dir)?;
     for (module, load_order) in &load_orders {
