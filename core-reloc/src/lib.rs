@@ -56,6 +56,7 @@ pub mod engine;
 pub mod ext;
 pub mod fixup;
 pub mod kallsyms;
+pub mod named;
 pub mod object;
 pub mod origin;
 pub mod patch;

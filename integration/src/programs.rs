@@ -55,7 +55,19 @@ pub struct CrtSeen {
 // SAFETY: plain integers, repr(C), no padding.
 unsafe impl aya::Pod for CrtSeen {}
 
-/// The btrfs objects `cargo xtask build-ebpf` produces (it also builds [`C_TESTMOD_OBSERVE`]).
+/// Rust (aya-ebpf + `core-reloc-ebpf`, no C): [`RUST_BTRFS_GETATTR`]'s record and
+/// [`C_BTRFS_PROBES`]'s probes in one kprobe `btrfs_getattr_fields`, through named relocations.
+pub const RUST_NAMED_BTRFS: &str = "btrfs_named";
+/// Rust, named relocations: raw tracepoint `host_task_named` reading `task_struct` (host test).
+pub const RUST_NAMED_HOST_TASK: &str = "host_task_named";
+
+/// The objects whose kernel accesses are named relocations only (no `.BTF.ext` CO-RE
+/// records), which libbpf cannot load.
+pub const NAMED_OBJECTS: &[&str] = &[RUST_NAMED_BTRFS, RUST_NAMED_HOST_TASK];
+
+/// Every object `cargo xtask build-ebpf` produces with `.BTF.ext` CO-RE records (the libbpf
+/// differentials run on these); [`NAMED_OBJECTS`] are the others, and it also builds
+/// [`C_TESTMOD_OBSERVE`].
 pub const ALL_OBJECTS: &[&str] = &[
     C_BTRFS_GETATTR,
     C_BTRFS_PROBES,
