@@ -53,6 +53,8 @@
 //! ```
 
 pub mod btf;
+pub mod btf_dump;
+pub mod btf_file;
 pub mod bytes;
 pub mod composite;
 pub mod engine;
@@ -64,6 +66,7 @@ pub mod object;
 pub mod origin;
 pub mod patch;
 pub mod pipeline;
+pub mod split_base;
 pub mod target;
 
 pub use composite::CompositeBtf;

@@ -19,8 +19,11 @@
 //! has no candidate in vmlinux, modules whose BTF strings contain its name.
 
 pub mod attach;
+pub mod btf_attach;
 mod error;
+mod module_load;
 mod report;
+pub mod sys;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +38,7 @@ use core_reloc::patch::Patched;
 use core_reloc::pipeline::{self, ModulePolicy, NamedResolution, RecordResolution};
 
 pub use error::LoadError;
+pub use module_load::{Attachment, BtfProgram, ModuleEbpf, ModuleLoadError};
 pub use report::{Failure, FixupReport, ModuleReport, PoisonedSite, Report, Warning};
 
 /// Which modules, beyond those named explicitly, are searched for CO-RE candidates.
@@ -84,8 +88,26 @@ impl ModuleSearch {
 pub enum KernelBtf {
     /// `/sys/kernel/btf` of the running kernel (vmlinux memory-mapped where allowed).
     System,
-    /// A directory laid out like `/sys/kernel/btf` (e.g. offline BTF of another kernel).
+    /// A directory laid out like `/sys/kernel/btf` (e.g. offline BTF of another kernel):
+    /// `vmlinux` (raw BTF or the vmlinux ELF) and one file per module (raw BTF, `*.ko`,
+    /// `*.ko.xz`, `*.ko.zst`).
     Directory(PathBuf),
+    /// A vmlinux file and module files, each raw BTF or an ELF file with `.BTF`, possibly
+    /// xz or zstd compressed ([`CompositeBtf::from_files`]).
+    Files {
+        /// vmlinux: raw BTF or the vmlinux ELF.
+        vmlinux: PathBuf,
+        /// `(module name, file)` pairs.
+        modules: Vec<(String, PathBuf)>,
+    },
+    /// A vmlinux file and the `*.ko[.xz|.zst]` modules of a `/lib/modules/<release>` tree
+    /// ([`CompositeBtf::from_module_tree`]).
+    ModuleTree {
+        /// vmlinux: raw BTF or the vmlinux ELF.
+        vmlinux: PathBuf,
+        /// The module tree.
+        tree: PathBuf,
+    },
     /// An already opened composite, shared between loaders. It is never re-listed: modules
     /// it does not have stay unknown.
     Shared(Arc<CompositeBtf>),
@@ -97,6 +119,15 @@ impl KernelBtf {
         Ok(match self {
             KernelBtf::System => Arc::new(CompositeBtf::from_sys()?),
             KernelBtf::Directory(path) => Arc::new(CompositeBtf::from_dir(path)?),
+            KernelBtf::Files { vmlinux, modules } => Arc::new(CompositeBtf::from_files(
+                vmlinux,
+                modules
+                    .iter()
+                    .map(|(name, path)| (name.clone(), path.clone())),
+            )?),
+            KernelBtf::ModuleTree { vmlinux, tree } => {
+                Arc::new(CompositeBtf::from_module_tree(vmlinux, tree)?)
+            }
             KernelBtf::Shared(composite) => composite.clone(),
         })
     }
@@ -250,6 +281,8 @@ impl Loader {
 
     /// Reads BTF from a directory laid out like `/sys/kernel/btf`: a `vmlinux` file and one
     /// file per module (what `cargo xtask kernels` writes to `target/kernels/<series>/btf`).
+    /// Files are told apart by content: `vmlinux` may be the vmlinux ELF, and modules may be
+    /// `*.ko`, `*.ko.xz` or `*.ko.zst` files (named `btrfs.ko.xz` for module `btrfs`).
     ///
     /// # Examples
     ///
@@ -259,6 +292,37 @@ impl Loader {
     /// ```
     pub fn btf_directory(&mut self, path: impl Into<PathBuf>) -> &mut Self {
         self.kernel_btf(KernelBtf::Directory(path.into()))
+    }
+
+    /// Reads vmlinux and the named modules from files, each raw BTF or an ELF file with
+    /// `.BTF` (a vmlinux ELF, a `.ko`), possibly xz or zstd compressed. Only these modules
+    /// exist for this loader; name them with [`with_module_btf`](Self::with_module_btf) to
+    /// search them explicitly.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut loader = core_reloc_loader::Loader::new();
+    /// loader
+    ///     .btf_files("target/kernels/6.12/vmlinux", [("btrfs", "target/kernels/6.12/modules/btrfs.ko")])
+    ///     .with_module_btf("btrfs");
+    /// ```
+    pub fn btf_files<N, P>(
+        &mut self,
+        vmlinux: impl Into<PathBuf>,
+        modules: impl IntoIterator<Item = (N, P)>,
+    ) -> &mut Self
+    where
+        N: Into<String>,
+        P: Into<PathBuf>,
+    {
+        self.kernel_btf(KernelBtf::Files {
+            vmlinux: vmlinux.into(),
+            modules: modules
+                .into_iter()
+                .map(|(name, path)| (name.into(), path.into()))
+                .collect(),
+        })
     }
 
     /// Sets where the kernel's BTF comes from.
@@ -454,7 +518,7 @@ impl Loader {
             }
             report.warnings.push(Warning::ModuleFailed {
                 module: failure.module().to_string(),
-                error: failure.to_string(),
+                error: with_causes(failure),
             });
         }
         let options = EngineOptions {
@@ -587,6 +651,44 @@ impl Loader {
         Ok((ebpf, relocated.report))
     }
 
+    /// Relocates and loads an object whose programs may attach to module functions
+    /// (`fentry/btrfs:btrfs_getattr`, fexit, tp_btf) or call module kfuncs: aya loads the maps
+    /// and the other programs; the loader loads those with the module's BTF object fd and
+    /// `fd_array` (which aya 0.16 cannot set) and hands them back as aya types, sharing the
+    /// maps.
+    ///
+    /// ```no_run
+    /// let bytes = std::fs::read("fentry.bpf.o").unwrap();
+    /// let mut loaded = core_reloc_loader::Loader::new().load_module_aware(&bytes, &mut aya::EbpfLoader::new())?;
+    /// for attachment in &loaded.attachments {
+    ///     println!("{attachment}");
+    /// }
+    /// let program: &mut aya::programs::FEntry = loaded.program_mut("on_getattr").unwrap().try_into()?;
+    /// program.attach()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn load_module_aware(
+        &self,
+        bytes: &[u8],
+        aya_loader: &mut aya::EbpfLoader<'_>,
+    ) -> Result<ModuleEbpf, LoadError> {
+        let relocated = self.relocate(bytes)?;
+        let kallsyms = self.kallsyms_text()?;
+        let composite = self.composite()?;
+        module_load::load(relocated, &composite, &kallsyms, aya_loader)
+    }
+
+    /// The kallsyms text attach targets are looked up in; empty for [`KallsymsSource::None`].
+    fn kallsyms_text(&self) -> Result<Arc<str>, LoadError> {
+        Ok(match &self.kallsyms {
+            KallsymsSource::None => "".into(),
+            KallsymsSource::Text(text) => text.clone(),
+            KallsymsSource::Proc => std::fs::read_to_string("/proc/kallsyms")
+                .map_err(|error| LoadError::Kallsyms(format!("/proc/kallsyms: {error}")))?
+                .into(),
+        })
+    }
+
     /// Loads one program through `load` (e.g. `|p: &mut KProbe| p.load()`) and, when the
     /// verifier rejects an instruction this loader poisoned, says which CO-RE relocation
     /// failed instead of `invalid func unknown#195896080`.
@@ -635,13 +737,10 @@ impl Loader {
         if targets.is_empty() {
             return Ok(Vec::new());
         }
-        let text: Arc<str> = match &self.kallsyms {
-            KallsymsSource::None => return Ok(Vec::new()),
-            KallsymsSource::Text(text) => text.clone(),
-            KallsymsSource::Proc => std::fs::read_to_string("/proc/kallsyms")
-                .map_err(|error| LoadError::Kallsyms(format!("/proc/kallsyms: {error}")))?
-                .into(),
-        };
+        if matches!(self.kallsyms, KallsymsSource::None) {
+            return Ok(Vec::new());
+        }
+        let text = self.kallsyms_text()?;
         let symbols: Vec<&str> = targets.iter().map(|(_, symbol)| symbol.as_str()).collect();
         let owners = kallsyms::owners_of(&text, &symbols)?;
         let mut found = Vec::new();
@@ -888,4 +987,16 @@ fn diagnose(
         program: name.to_string(),
         source,
     }
+}
+
+/// An error and its causes on one line (errors do not repeat their source in their message).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

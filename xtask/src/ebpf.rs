@@ -18,7 +18,7 @@ use crate::Result;
 const CLANG: &str = "clang-22";
 /// The Rust eBPF crates (directories of `ebpf-tests/`) and their binaries (`[[bin]]` names).
 const RUST_CRATES: &[(&str, &[&str])] = &[
-    ("rust", &["btrfs_getattr_rs"]),
+    ("rust", &["btrfs_getattr_rs", "btrfs_fentry_rs"]),
     ("rust-named", &["btrfs_named", "host_task_named"]),
 ];
 
