@@ -13,7 +13,9 @@ use core_reloc::btf::{
 };
 use core_reloc::ext::BtfExt;
 use core_reloc::object::BpfObject;
-use core_reloc::engine::{Engine, EngineOptions, Targets, want_record_types};
+use core_reloc::engine::{
+    Engine, EngineOptions, Targets, resolve_named, want_named_types, want_record_types,
+};
 use core_reloc::target::TargetBtf;
 
 /// Name look-ups per input: the first one builds the name index, a few more test it. Bounded
@@ -219,7 +221,7 @@ pub fn exercise_btf_ext(ext: &BtfExt<'_>) {
 }
 
 /// A whole object: ELF, `.BTF`, `.BTF.ext`, then the engine against `target` (when the local
-/// BTF parses) and, with its fixups, the relocated copy.
+/// BTF parses) and, with its fixups, the relocated copy; then its named relocations.
 pub fn exercise_object(data: &[u8], target: &Btf<'_>) {
     let Ok(object) = BpfObject::parse(data) else {
         return;
@@ -274,6 +276,40 @@ pub fn exercise_object(data: &[u8], target: &Btf<'_>) {
             if let Ok(relocated) = object.relocate(&fixups) {
                 assert_eq!(relocated.bytes.len(), data.len());
             }
+        }
+        exercise_named(&object, data, &targets);
+    }
+}
+
+/// The object's named relocations (`core_reloc:` extern symbols) against `targets`: resolving
+/// and applying them, entries removed, never panics; the copy keeps the object's size.
+fn exercise_named(object: &BpfObject<'_>, data: &[u8], targets: &Targets<'_>) {
+    let sites = object.named_relocations();
+    if sites.is_empty() {
+        return;
+    }
+    let mut targets_named = Targets::new(targets.targets()[0]);
+    want_named_types(sites.iter().map(|site| &site.reloc), &mut targets_named);
+    targets_named.search();
+    let results = resolve_named(sites, &targets_named);
+    assert_eq!(results.len(), sites.len());
+    let fixups: Vec<_> = results
+        .iter()
+        .filter_map(|result| match result {
+            Ok(resolution) => Some(resolution.fixup),
+            Err(error) => {
+                let _ = error.to_string();
+                None
+            }
+        })
+        .collect();
+    if fixups.len() == sites.len() {
+        let mut bytes = data.to_vec();
+        if core_reloc::named::elf::apply(object, &mut bytes, &fixups).is_ok() {
+            assert_eq!(bytes.len(), data.len());
+            // Overlapping sections of a crafted file may say anything; it must still parse
+            // or fail cleanly.
+            let _ = BpfObject::parse(&bytes).map(|copy| copy.named_relocations().len());
         }
     }
 }
