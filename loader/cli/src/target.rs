@@ -20,7 +20,10 @@ pub fn loader(target: &TargetArgs) -> Result<Loader, CliError> {
     } else if let (Some(vmlinux), Some(tree)) = (&target.btf, &target.module_tree) {
         if let Some(module) = target.modules.iter().find(|module| module.path.is_some()) {
             return Err(CliError::Usage {
-                message: format!("--module {}=PATH and --module-tree exclude each other", module.name),
+                message: format!(
+                    "--module {}=PATH and --module-tree exclude each other",
+                    module.name
+                ),
             });
         }
         let composite =
@@ -37,8 +40,7 @@ pub fn loader(target: &TargetArgs) -> Result<Loader, CliError> {
         // Opened here rather than by the loader, so that an unreadable file is an input
         // error of the command line. Every file is detected by content (raw BTF, ELF with
         // .BTF, xz, zstd).
-        let composite =
-            CompositeBtf::from_files(vmlinux, modules).map_err(CliError::Composite)?;
+        let composite = CompositeBtf::from_files(vmlinux, modules).map_err(CliError::Composite)?;
         loader.kernel_btf(KernelBtf::Shared(Arc::new(composite)));
     } else if let Some(module) = target.modules.iter().find(|module| module.path.is_some()) {
         return Err(CliError::Usage {
