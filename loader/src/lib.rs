@@ -117,7 +117,9 @@ impl KernelBtf {
             KernelBtf::Directory(path) => Arc::new(CompositeBtf::from_dir(path)?),
             KernelBtf::Files { vmlinux, modules } => Arc::new(CompositeBtf::from_files(
                 vmlinux,
-                modules.iter().map(|(name, path)| (name.clone(), path.clone())),
+                modules
+                    .iter()
+                    .map(|(name, path)| (name.clone(), path.clone())),
             )?),
             KernelBtf::ModuleTree { vmlinux, tree } => {
                 Arc::new(CompositeBtf::from_module_tree(vmlinux, tree)?)

@@ -309,9 +309,7 @@ fn describe(figures: &Figures) -> String {
 fn json_line(case: &str, row: &[Figures]) -> String {
     let number = |value: Option<u64>| value.map_or("null".to_string(), |v| v.to_string());
     let ns = |f: &Figures| number(f.ns.map(|ns| ns.round() as u64));
-    let ratio = |value: Option<f64>| {
-        value.map_or("null".to_string(), |v| format!("{v:.2}"))
-    };
+    let ratio = |value: Option<f64>| value.map_or("null".to_string(), |v| format!("{v:.2}"));
     let modules = module_count(case).map(|n| n.map_or("\"all\"".to_string(), |n| n.to_string()));
     format!(
         "{{\"case\": {}, \"ours_ns\": {}, \"libbpf_ns\": {}, \"aya_obj_ns\": {}, \
@@ -419,10 +417,16 @@ fn print_table(rows: &[(&Case, Vec<Figures>)]) {
 
 /// The issue's targets for the `modules-*` cases, checked against this run.
 fn print_module_targets(rows: &[(&Case, Vec<Figures>)]) {
-    let find = |name: &str| rows.iter().find(|(case, _)| case.name == name).map(|(_, row)| row);
+    let find = |name: &str| {
+        rows.iter()
+            .find(|(case, _)| case.name == name)
+            .map(|(_, row)| row)
+    };
     let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
     if let Some(all) = find("modules-all") {
-        if let (Some(time), Some(heap)) = (time_ratio(&all[1], &all[0]), heap_ratio(&all[1], &all[0])) {
+        if let (Some(time), Some(heap)) =
+            (time_ratio(&all[1], &all[0]), heap_ratio(&all[1], &all[0]))
+        {
             println!();
             println!(
                 "modules-all: {time:.1}x faster than libbpf's parse-all (target 50x: {}), \
@@ -670,9 +674,8 @@ fn measure_case(root: &Path, case: &str, library: &str) -> Result<Measurement> {
             match library {
                 "ours" => {
                     let (composite, first) = cases::ours_modules(&btf_612(), &object);
-                    let mut measurement = measure(Heap::Rust, || {
-                        cases::ours_relocate_on(&composite, &object)
-                    });
+                    let mut measurement =
+                        measure(Heap::Rust, || cases::ours_relocate_on(&composite, &object));
                     assert_eq!(cases::ours_relocate_on(&composite, &object), first);
                     let stats = composite.stats();
                     measurement.note = Some(format!(

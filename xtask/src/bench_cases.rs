@@ -11,9 +11,9 @@ use std::sync::Arc;
 use core_reloc::BtfOrigin;
 use core_reloc::btf::{Btf, Kind};
 use core_reloc::composite::CompositeBtf;
-use core_reloc::pipeline::{self, ModulePolicy};
 use core_reloc::engine::{Engine, EngineOptions, Targets, want_record_types};
 use core_reloc::object::BpfObject;
+use core_reloc::pipeline::{self, ModulePolicy};
 use core_reloc::target::TargetBtf;
 
 use crate::Result;
@@ -244,7 +244,11 @@ pub const BTRFS: &str = "btrfs";
 /// kernel cache's `btf_dir` in name order, btrfs always among them (it takes the place of
 /// the n-th): symbolic links under `target/bench/modules-N`. `None` is all of them, the
 /// cache directory itself. Returns the directory and its module files.
-pub fn module_set(root: &Path, btf_dir: &Path, n: Option<usize>) -> Result<(PathBuf, Vec<PathBuf>)> {
+pub fn module_set(
+    root: &Path,
+    btf_dir: &Path,
+    n: Option<usize>,
+) -> Result<(PathBuf, Vec<PathBuf>)> {
     let mut names: Vec<String> = std::fs::read_dir(btf_dir)?
         .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
         .filter(|name| name != "vmlinux")
@@ -255,7 +259,12 @@ pub fn module_set(root: &Path, btf_dir: &Path, n: Option<usize>) -> Result<(Path
         return Ok((btf_dir.to_path_buf(), files));
     };
     let mut chosen: Vec<String> = vec![BTRFS.to_string()];
-    chosen.extend(names.into_iter().filter(|name| name != BTRFS).take(n.saturating_sub(1)));
+    chosen.extend(
+        names
+            .into_iter()
+            .filter(|name| name != BTRFS)
+            .take(n.saturating_sub(1)),
+    );
     let dir = root.join(format!("target/bench/modules-{n}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
@@ -285,8 +294,12 @@ pub fn ours_relocate_on(composite: &CompositeBtf, object_bytes: &[u8]) -> Vec<u8
         "{:?}",
         selection.module_failures
     );
-    let resolutions =
-        pipeline::resolve_object(&object, &local, &selection.targets, EngineOptions::default());
+    let resolutions = pipeline::resolve_object(
+        &object,
+        &local,
+        &selection.targets,
+        EngineOptions::default(),
+    );
     pipeline::apply(&object, &resolutions)
         .expect("every record resolves")
         .bytes

@@ -265,16 +265,24 @@ fn seed(corpus: &Path) -> Result<()> {
                 continue;
             };
             put("btf_file", &format!("{module}-{kernel}.ko"), &ko)?;
-            for (tool, args) in [("xz", &["--check=crc32", "--lzma2=dict=1MiB", "-c"][..]), ("zstd", &["-q", "-c"][..])] {
+            for (tool, args) in [
+                ("xz", &["--check=crc32", "--lzma2=dict=1MiB", "-c"][..]),
+                ("zstd", &["-q", "-c"][..]),
+            ] {
                 let path = modules.join(format!("{module}.ko"));
                 let sh = xshell::Shell::new()?;
                 match xshell::cmd!(sh, "{tool} {args...} {path}").quiet().output() {
                     Ok(out) if out.status.success() => put(
                         "btf_file",
-                        &format!("{module}-{kernel}.ko.{}", if tool == "xz" { "xz" } else { "zst" }),
+                        &format!(
+                            "{module}-{kernel}.ko.{}",
+                            if tool == "xz" { "xz" } else { "zst" }
+                        ),
                         &out.stdout,
                     )?,
-                    _ => eprintln!("fuzz: {tool} not available: no {tool} seeds (cargo xtask setup installs it)"),
+                    _ => eprintln!(
+                        "fuzz: {tool} not available: no {tool} seeds (cargo xtask setup installs it)"
+                    ),
                 }
             }
             if let Ok(raw) = fs::read(kernels.join(kernel).join("btf").join(module)) {

@@ -8,14 +8,14 @@
 use std::sync::Arc;
 
 use core_reloc::BtfOrigin;
-use core_reloc::btf_file::{BtfFile, Container};
-use core_reloc::composite::CompositeBtf;
 use core_reloc::btf::{
     Btf, BtfBuilder, DatasecEntry, IntEncoding, Kind, Linkage, MemberSpec, Type, TypeId,
 };
+use core_reloc::btf_file::{BtfFile, Container};
+use core_reloc::composite::CompositeBtf;
+use core_reloc::engine::{Engine, EngineOptions, Targets, want_record_types};
 use core_reloc::ext::BtfExt;
 use core_reloc::object::BpfObject;
-use core_reloc::engine::{Engine, EngineOptions, Targets, want_record_types};
 use core_reloc::target::TargetBtf;
 
 /// Name look-ups per input: the first one builds the name index, a few more test it. Bounded
@@ -184,7 +184,10 @@ pub fn exercise_btf_file(data: &[u8]) {
     match BtfFile::parse_with_limit(data, FUZZ_INFLATE_LIMIT) {
         Ok(file) => {
             match file.format.compression {
-                None => assert!(file.btf.len() <= data.len(), "a section lies inside the file"),
+                None => assert!(
+                    file.btf.len() <= data.len(),
+                    "a section lies inside the file"
+                ),
                 Some(_) => assert!(file.btf.len() as u64 <= FUZZ_INFLATE_LIMIT),
             }
             if file.format.container == Container::RawBtf {
@@ -209,7 +212,10 @@ pub fn exercise_btf_file(data: &[u8]) {
     let probe = kernel.probe("inode");
     assert!(probe.candidates.len() + probe.errors.len() <= 1);
     let again = kernel.probe("inode");
-    assert_eq!(again.candidates, probe.candidates, "a remembered answer is the same answer");
+    assert_eq!(
+        again.candidates, probe.candidates,
+        "a remembered answer is the same answer"
+    );
     match kernel.module("fuzzed") {
         Ok(btf) => exercise_btf(btf),
         Err(error) => assert_eq!(error.module(), "fuzzed"),
