@@ -335,24 +335,22 @@ pub struct LibbpfModules {
 }
 
 /// libbpf's cost model on a vmlinux miss (`load_module_btfs` then `bpf_core_add_cands`):
-/// parse vmlinux, then `btf__parse_split` every module on it and look each missing name up
-/// in it, keeping all of them (libbpf keeps module BTFs until the object is closed).
+/// parse vmlinux, then `btf__parse_split` every module on it and scan the module's own types
+/// for each missing name, as `bpf_core_add_cands` does (kind first, then the name), keeping
+/// every module's BTF (libbpf keeps them until the object is closed).
 pub fn libbpf_modules(vmlinux: &CString, modules: &[CString], names: &[CString]) -> LibbpfModules {
     // SAFETY: path is NUL-terminated; no .BTF.ext wanted.
     let raw = unsafe { libbpf_sys::btf__parse(vmlinux.as_ptr(), std::ptr::null_mut()) };
     let base = LibbpfBtf::new(raw, "btf__parse").expect("vmlinux parses");
+    // SAFETY: base is a live btf.
+    let first_own = unsafe { libbpf_sys::btf__type_cnt(base.0) };
     let mut splits = Vec::with_capacity(modules.len());
     let mut found = 0;
     for module in modules {
         // SAFETY: path is NUL-terminated, base is a live btf that outlives the split.
         let raw = unsafe { libbpf_sys::btf__parse_split(module.as_ptr(), base.0) };
         let split = LibbpfBtf::new(raw, "btf__parse_split").expect("module parses");
-        for name in names {
-            // SAFETY: split is live; name is NUL-terminated.
-            if unsafe { libbpf_sys::btf__find_by_name(split.0, name.as_ptr()) } > 0 {
-                found += 1;
-            }
-        }
+        found += libbpf_scan_own_types(&split, first_own, names);
         splits.push(split);
     }
     assert!(found > 0, "btrfs defines the missing types");
@@ -360,4 +358,27 @@ pub fn libbpf_modules(vmlinux: &CString, modules: &[CString], names: &[CString])
         _splits: splits,
         _vmlinux: base,
     }
+}
+
+/// How many of `split`'s own structs (ids from `first_own`) have one of `names`.
+fn libbpf_scan_own_types(split: &LibbpfBtf, first_own: u32, names: &[CString]) -> usize {
+    let mut found = 0;
+    // SAFETY: split is a live btf; ids are below its type count; libbpf returns valid
+    // NUL-terminated names for the name offsets of its own types.
+    unsafe {
+        let count = libbpf_sys::btf__type_cnt(split.0);
+        for id in first_own..count {
+            let ty = libbpf_sys::btf__type_by_id(split.0, id);
+            if ty.is_null() || ((*ty).info >> 24) & 0x1f != libbpf_sys::BTF_KIND_STRUCT {
+                continue;
+            }
+            let name = libbpf_sys::btf__name_by_offset(split.0, (*ty).name_off);
+            if name.is_null() {
+                continue;
+            }
+            let name = std::ffi::CStr::from_ptr(name);
+            found += names.iter().filter(|wanted| wanted.as_c_str() == name).count();
+        }
+    }
+    found
 }
