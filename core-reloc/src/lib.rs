@@ -49,12 +49,14 @@
 
 pub mod btf;
 pub mod btf_dump;
+pub mod btf_file;
 pub mod bytes;
 pub mod composite;
 pub mod engine;
 pub mod ext;
 pub mod fixup;
 pub mod kallsyms;
+pub mod named;
 pub mod object;
 pub mod origin;
 pub mod patch;

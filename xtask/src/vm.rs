@@ -46,9 +46,10 @@ struct Options {
     demo: bool,
 }
 
-/// The demo: `loader/examples/btrfs_stat.rs` with the C btrfs_getattr probe.
-const DEMO_EXAMPLE: &str = "btrfs_stat";
-const DEMO_OBJECT: &str = "btrfs_getattr.bpf.o";
+/// The demo: `loader/examples/btrfs_fentry.rs` with the Rust fentry/fexit programs on btrfs
+/// functions (`ebpf-tests/rust/src/btrfs_fentry_rs.rs`).
+const DEMO_EXAMPLE: &str = "btrfs_fentry";
+const DEMO_OBJECT: &str = "btrfs_fentry_rs";
 const DEMO_SERIES: &str = "6.12";
 
 fn parse_options(args: &[String]) -> Result<Options> {
@@ -94,9 +95,10 @@ pub fn suite() -> Result<usize> {
     run_with(parse_options(&["--kernel".into(), "all".into()])?)
 }
 
-/// `cargo xtask demo`: boots the 6.12 kernel with btrfs and runs the `btrfs_stat` example,
-/// which loads a real probe with `Loader::new().with_module_btf("btrfs")`, stats the files of
-/// the btrfs image and prints what the probe read from btrfs's structs next to `stat`.
+/// `cargo xtask demo`: boots the 6.12 kernel with btrfs and runs the `btrfs_fentry` example,
+/// which loads pure-Rust fentry/fexit programs on btrfs functions with
+/// `Loader::load_module_aware`, stats the files of the btrfs image and prints what they read
+/// from btrfs's structs (direct CO-RE loads) next to `stat`.
 pub fn demo() -> Result<()> {
     run_with(Options {
         series: vec![DEMO_SERIES.to_string()],
@@ -318,15 +320,19 @@ fn kernel_facts(
     Ok(out)
 }
 
-/// The `.ko` files of btrfs and its dependencies, in load order.
+/// The `.ko` files of btrfs and nf_conntrack (for the module-kfunc tests) and their
+/// dependencies, in load order, each once.
 fn module_files(kernel: &kernels::Kernel) -> Result<Vec<String>> {
-    let deps = fs::read_to_string(kernel.dir.join("btrfs.deps"))?;
-    Ok(deps
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect())
+    let mut files: Vec<String> = Vec::new();
+    for deps in ["btrfs.deps", "nf_conntrack.deps"] {
+        let deps = fs::read_to_string(kernel.dir.join(deps))?;
+        for file in deps.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            if !files.iter().any(|known| known == file) {
+                files.push(file.to_string());
+            }
+        }
+    }
+    Ok(files)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -119,6 +119,7 @@ impl CliError {
                 | LoadError::Strict(_)
                 | LoadError::Aya(_)
                 | LoadError::PoisonedRelocation { .. }
+                | LoadError::ModuleLoad(_)
                 | LoadError::Program { .. } => EXIT_REFUSED,
             },
         }
@@ -149,6 +150,7 @@ impl CliError {
                 LoadError::Strict(_) => "strict",
                 LoadError::Aya(_) => "aya",
                 LoadError::PoisonedRelocation { .. } => "poisoned_relocation",
+                LoadError::ModuleLoad(_) => "module_attach",
                 LoadError::Program { .. } => "program",
             },
         }
