@@ -94,9 +94,13 @@ fn check_fentry_and_fexit(object: &str) {
 
         let records: AyaHashMap<&MapData, u64, BtrfsGetattrRecord> =
             AyaHashMap::try_from(loaded.ebpf.map(programs::FENTRY_RECORDS_MAP).unwrap()).unwrap();
-        let record = records
-            .get(&observed.ino, 0)
-            .unwrap_or_else(|e| panic!("{}: fentry saw no inode {}: {e}", path.display(), observed.ino));
+        let record = records.get(&observed.ino, 0).unwrap_or_else(|e| {
+            panic!(
+                "{}: fentry saw no inode {}: {e}",
+                path.display(),
+                observed.ino
+            )
+        });
         integration::checks::assert_record_matches(path, &record, &observed);
 
         let fexit_records: Array<&MapData, BtrfsFexitRecord> =
@@ -115,13 +119,27 @@ fn check_fentry_and_fexit(object: &str) {
             metadata.size(),
             metadata.blksize()
         );
-        assert!(fexit.hits > fexit_hits, "{}: fexit did not run", path.display());
+        assert!(
+            fexit.hits > fexit_hits,
+            "{}: fexit did not run",
+            path.display()
+        );
         fexit_hits = fexit.hits;
         assert_eq!(fexit.tgid, std::process::id());
         assert_eq!(fexit.ret, 0, "btrfs_getattr's return value");
         assert_eq!(
-            (fexit.ino, fexit.stat_ino, fexit.stat_size, fexit.blksize as u64),
-            (metadata.ino(), metadata.ino(), metadata.size() as i64, metadata.blksize()),
+            (
+                fexit.ino,
+                fexit.stat_ino,
+                fexit.stat_size,
+                fexit.blksize as u64
+            ),
+            (
+                metadata.ino(),
+                metadata.ino(),
+                metadata.size() as i64,
+                metadata.blksize()
+            ),
             "{}: (inode ino, stat ino, size, blksize)",
             path.display()
         );

@@ -87,13 +87,11 @@ fn drop_inode_cache() -> std::io::Result<()> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let object = args
-        .next()
-        .ok_or("usage: btrfs_fentry PROGRAMS FILE...")?;
+    let object = args.next().ok_or("usage: btrfs_fentry PROGRAMS FILE...")?;
     let files: Vec<String> = args.collect();
 
-    let mut loaded = Loader::new()
-        .load_module_aware(&std::fs::read(&object)?, &mut aya::EbpfLoader::new())?;
+    let mut loaded =
+        Loader::new().load_module_aware(&std::fs::read(&object)?, &mut aya::EbpfLoader::new())?;
     for fixup in &loaded.report.fixups {
         println!("  relocated {fixup}");
     }
@@ -112,18 +110,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .try_into()?;
     fexit.attach()?;
 
-    let mut target: Array<_, u32> =
-        Array::try_from(loaded.ebpf.map_mut("target_tgid").ok_or("no map target_tgid")?)?;
+    let mut target: Array<_, u32> = Array::try_from(
+        loaded
+            .ebpf
+            .map_mut("target_tgid")
+            .ok_or("no map target_tgid")?,
+    )?;
     target.set(0, &std::process::id(), 0)?;
-    let records: HashMap<_, u64, Record> =
-        HashMap::try_from(loaded.ebpf.map("fentry_records").ok_or("no map fentry_records")?)?;
-    let fexits: Array<_, FexitRecord> =
-        Array::try_from(loaded.ebpf.map("fexit_record").ok_or("no map fexit_record")?)?;
+    let records: HashMap<_, u64, Record> = HashMap::try_from(
+        loaded
+            .ebpf
+            .map("fentry_records")
+            .ok_or("no map fentry_records")?,
+    )?;
+    let fexits: Array<_, FexitRecord> = Array::try_from(
+        loaded
+            .ebpf
+            .map("fexit_record")
+            .ok_or("no map fexit_record")?,
+    )?;
 
     let width = files.iter().map(String::len).max().unwrap_or(0).max(4);
     println!(
-        "{:<width$} {:>10} {:>10} {:>7} {:>7} {:>6} {:>8} {:>8} {:>4}",
-        "file", "ino(bpf)", "ino(stat)", "subvol", "(ioctl)", "sector", "size(bpf)", "(stat)", "ret"
+        "{:<width$} {:>10} {:>10} {:>7} {:>7} {:>6} {:>9} {:>8} {:>4}",
+        "file",
+        "ino(bpf)",
+        "ino(stat)",
+        "subvol",
+        "(ioctl)",
+        "sector",
+        "size(bpf)",
+        "(stat)",
+        "ret"
     );
     let mut mismatches = 0;
     for file in &files {
@@ -158,6 +176,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if mismatches > 0 {
         return Err(format!("{mismatches} file(s) disagree").into());
     }
-    println!("all {} files agree (fentry and fexit on btrfs functions, pure Rust)", files.len());
+    println!(
+        "all {} files agree (fentry and fexit on btrfs functions, pure Rust)",
+        files.len()
+    );
     Ok(())
 }

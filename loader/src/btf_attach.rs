@@ -130,13 +130,17 @@ pub struct KernelBtfId {
 #[non_exhaustive]
 pub enum ResolveError {
     /// `MODULE:FUNC` names a module that is not loaded (no symbol, no BTF).
-    #[error("module {module} is not loaded (no symbol of it in kallsyms, no /sys/kernel/btf/{module})")]
+    #[error(
+        "module {module} is not loaded (no symbol of it in kallsyms, no /sys/kernel/btf/{module})"
+    )]
     ModuleNotLoaded {
         /// The module.
         module: String,
     },
     /// The module that owns the symbol is loaded but has no BTF.
-    #[error("module {module}, which defines {name}, has no BTF (/sys/kernel/btf/{module} is missing)")]
+    #[error(
+        "module {module}, which defines {name}, has no BTF (/sys/kernel/btf/{module} is missing)"
+    )]
     ModuleWithoutBtf {
         /// The module.
         module: String,

@@ -239,11 +239,7 @@ const PSEUDO_BTF_ID: u8 = 3;
 /// What aya-obj writes for an absent weak kfunc, so both paths poison alike.
 const POISON_KFUNC_BASE: i32 = 2_002_000_000;
 
-fn plan(
-    bytes: &[u8],
-    composite: &CompositeBtf,
-    kallsyms: &str,
-) -> Result<Plan, ModuleLoadError> {
+fn plan(bytes: &[u8], composite: &CompositeBtf, kallsyms: &str) -> Result<Plan, ModuleLoadError> {
     let link = |reason: object::Error| ModuleLoadError::Link {
         step: "parse",
         reason: reason.to_string(),
@@ -296,14 +292,12 @@ fn plan(
                 offset,
                 name: name.to_string(),
             });
-            plan.externs
-                .entry(name.to_string())
-                .or_insert(ExternInfo {
-                    symbol_index: index.0,
-                    is_call: code == CALL,
-                    weak: symbol.is_weak(),
-                    resolved: None,
-                });
+            plan.externs.entry(name.to_string()).or_insert(ExternInfo {
+                symbol_index: index.0,
+                is_call: code == CALL,
+                weak: symbol.is_weak(),
+                resolved: None,
+            });
         }
     }
     let mut module_sections = BTreeSet::new();
@@ -469,7 +463,10 @@ fn load_here(
             }
             let index = ((site.offset - start) / 8) as usize;
             let info = &plan.externs[&site.name];
-            let position = names.iter().position(|name| name == &site.name).unwrap_or(0);
+            let position = names
+                .iter()
+                .position(|name| name == &site.name)
+                .unwrap_or(0);
             patch_extern(
                 &mut function.instructions,
                 index,
@@ -715,12 +712,12 @@ fn wrap(
     // program type alone; we loaded this program ourselves with the attach type matching the
     // variant chosen here.
     Ok(match (tracing, section) {
-        (Some(TracingKind::FEntry), _) => {
-            BtfProgram::FEntry(unsafe { FEntry::from_program_info(info()?, name) }.map_err(wrap_error)?)
-        }
-        (Some(TracingKind::FExit), _) => {
-            BtfProgram::FExit(unsafe { FExit::from_program_info(info()?, name) }.map_err(wrap_error)?)
-        }
+        (Some(TracingKind::FEntry), _) => BtfProgram::FEntry(
+            unsafe { FEntry::from_program_info(info()?, name) }.map_err(wrap_error)?,
+        ),
+        (Some(TracingKind::FExit), _) => BtfProgram::FExit(
+            unsafe { FExit::from_program_info(info()?, name) }.map_err(wrap_error)?,
+        ),
         (Some(TracingKind::TpBtf), _) => BtfProgram::BtfTracePoint(
             unsafe { BtfTracePoint::from_program_info(info()?, name) }.map_err(wrap_error)?,
         ),

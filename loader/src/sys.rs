@@ -332,7 +332,8 @@ mod tests {
 
     fn root_with_bpf() -> bool {
         // SAFETY: geteuid has no preconditions.
-        (unsafe { libc::geteuid() } == 0) && std::path::Path::new("/sys/kernel/btf/vmlinux").exists()
+        (unsafe { libc::geteuid() } == 0)
+            && std::path::Path::new("/sys/kernel/btf/vmlinux").exists()
     }
 
     #[test]
@@ -344,11 +345,7 @@ mod tests {
         let vmlinux = kernel_btf_object("vmlinux").unwrap().expect("vmlinux BTF");
         assert!(vmlinux.id > 0);
         assert_eq!(vmlinux.name, "vmlinux");
-        assert!(
-            kernel_btf_object("no_such_module_x")
-                .unwrap()
-                .is_none()
-        );
+        assert!(kernel_btf_object("no_such_module_x").unwrap().is_none());
     }
 
     #[test]

@@ -202,8 +202,14 @@ fn prepare(sh: &Shell, root: &Path, dir: &Path, package: &str, release: &str) ->
 
     let modules_dir = tree.join("lib/modules").join(release);
     let load_orders = [
-        (TEST_MODULE, module_load_order(sh, &tree, release, TEST_MODULE)?),
-        (KFUNC_MODULE, module_load_order(sh, &tree, release, KFUNC_MODULE)?),
+        (
+            TEST_MODULE,
+            module_load_order(sh, &tree, release, TEST_MODULE)?,
+        ),
+        (
+            KFUNC_MODULE,
+            module_load_order(sh, &tree, release, KFUNC_MODULE)?,
+        ),
     ];
     decompress_modules(sh, &modules_dir)?;
     for (module, load_order) in &load_orders {

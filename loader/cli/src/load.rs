@@ -31,7 +31,10 @@ pub fn run(args: &LoadArgs) -> Result<(), CliError> {
             Ok(false) => println!("program {attachment}: loaded"),
             Err(error) => {
                 failed += 1;
-                println!("program {attachment}: loaded, attach failed: {}", chain(&error));
+                println!(
+                    "program {attachment}: loaded, attach failed: {}",
+                    chain(&error)
+                );
             }
         }
     }
