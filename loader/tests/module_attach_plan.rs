@@ -44,25 +44,28 @@ fn ids(series: &str, object: &str) -> Vec<(String, String, Vec<(String, u32)>)> 
 
 #[test]
 fn fentry_and_fexit_targets_are_btrfs_split_ids() {
-    for (series, getattr, delayed_node) in [("6.1", 104867, 105417), ("6.12", 115082, 116747)] {
-        for object in ["btrfs_fentry.bpf.o", "btrfs_fentry_rs"] {
-            assert_eq!(
-                ids(series, object),
-                [
-                    (
-                        "btrfs_fentry_inode".to_string(),
-                        format!("btrfs_get_delayed_node btrfs {delayed_node}"),
-                        vec![]
-                    ),
-                    (
-                        "btrfs_fexit_getattr".to_string(),
-                        format!("btrfs_getattr btrfs {getattr}"),
-                        vec![]
-                    ),
-                ],
-                "{series} {object}"
-            );
-        }
+    let ids_6_1 = (104867, 105417, 103503);
+    let ids_6_12 = (115082, 116747, 113235);
+    for (series, (getattr, delayed_node, sync_file)) in [("6.1", ids_6_1), ("6.12", ids_6_12)] {
+        let mut expected = vec![
+            (
+                "btrfs_fentry_inode".to_string(),
+                format!("btrfs_get_delayed_node btrfs {delayed_node}"),
+                vec![],
+            ),
+            (
+                "btrfs_fexit_getattr".to_string(),
+                format!("btrfs_getattr btrfs {getattr}"),
+                vec![],
+            ),
+        ];
+        assert_eq!(ids(series, "btrfs_fentry_rs"), expected, "{series} Rust");
+        expected.push((
+            "btrfs_tp_sync_file".to_string(),
+            format!("btf_trace_btrfs_sync_file btrfs {sync_file}"),
+            vec![],
+        ));
+        assert_eq!(ids(series, "btrfs_fentry.bpf.o"), expected, "{series} C");
     }
 }
 
