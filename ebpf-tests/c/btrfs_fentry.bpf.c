@@ -107,7 +107,8 @@ int BPF_PROG(btrfs_tp_sync_file, struct file *file, int datasync)
 	__u32 zero = 0;
 	struct btrfs_sync_record *record;
 
-	if (!is_target(tgid))
+	/* 6.12 types raw tracepoint arguments as maybe-NULL. */
+	if (!file || !is_target(tgid))
 		return 0;
 	record = bpf_map_lookup_elem(&sync_record, &zero);
 	if (!record)
