@@ -19,7 +19,55 @@ pub const RUST_BTRFS_GETATTR: &str = "btrfs_getattr_rs";
 /// Rust (aya-ebpf + C shim of direct loads): same programs and maps as [`C_BTRFS_FENTRY`].
 pub const RUST_BTRFS_FENTRY: &str = "btrfs_fentry_rs";
 
-/// Every object `cargo xtask build-ebpf` produces.
+/// C: kprobe [`TESTMOD_OBSERVE_PROGRAM`] on core_reloc_testmod's [`TESTMOD_OBSERVE_TARGET`],
+/// fills [`CrtSeen`] (not in [`ALL_OBJECTS`]: it needs the test module, 6.12 guests only).
+pub const C_TESTMOD_OBSERVE: &str = "testmod_observe.bpf.o";
+/// Program name in [`C_TESTMOD_OBSERVE`].
+pub const TESTMOD_OBSERVE_PROGRAM: &str = "crt_observe";
+/// The test module's function the program attaches to (a write to its /proc file calls it).
+pub const TESTMOD_OBSERVE_TARGET: &str = "crt_testmod_observe";
+/// Array map (1 entry, key 0, value [`CrtSeen`]).
+pub const TESTMOD_SEEN_MAP: &str = "crt_seen";
+
+/// What testmod_observe.bpf.c read from `crt_testmod_observe(record, input)`; mirrors
+/// `ebpf-tests/c/testmod_seen.h`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CrtSeen {
+    /// The second argument.
+    pub input: u64,
+    /// `record->id`.
+    pub id: u64,
+    /// `record->inner.tag`.
+    pub tag: u64,
+    /// `record->inner.value`.
+    pub value: u64,
+    /// `record->calls`.
+    pub calls: u64,
+    /// `bpf_core_type_size(struct crt_record)`.
+    pub size: u64,
+    /// `bpf_core_field_offset(struct crt_record, inner.value)`.
+    pub off_value: u64,
+    /// Times the program ran.
+    pub runs: u64,
+}
+
+// SAFETY: plain integers, repr(C), no padding.
+unsafe impl aya::Pod for CrtSeen {}
+
+/// Rust (aya-ebpf + `core-reloc-ebpf`, no C): [`RUST_BTRFS_GETATTR`]'s record and
+/// [`C_BTRFS_PROBES`]'s probes in one kprobe `btrfs_getattr_fields`, through named relocations.
+pub const RUST_NAMED_BTRFS: &str = "btrfs_named";
+/// Rust, named relocations: raw tracepoint `host_task_named` reading `task_struct` (host test).
+pub const RUST_NAMED_HOST_TASK: &str = "host_task_named";
+
+/// The objects whose kernel accesses are named relocations only (no `.BTF.ext` CO-RE
+/// records), which libbpf cannot load.
+pub const NAMED_OBJECTS: &[&str] = &[RUST_NAMED_BTRFS, RUST_NAMED_HOST_TASK];
+
+/// Every object `cargo xtask build-ebpf` produces with `.BTF.ext` CO-RE records (the libbpf
+/// differentials run on these); [`NAMED_OBJECTS`] are the others, and it also builds
+/// [`C_TESTMOD_OBSERVE`].
 pub const ALL_OBJECTS: &[&str] = &[
     C_BTRFS_GETATTR,
     C_BTRFS_PROBES,

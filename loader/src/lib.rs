@@ -35,7 +35,7 @@ use core_reloc::engine::{EngineOptions, ReloError, Resolution, essential_name};
 use core_reloc::kallsyms::{self, SymbolOwner};
 use core_reloc::object::BpfObject;
 use core_reloc::patch::Patched;
-use core_reloc::pipeline::{self, ModulePolicy, RecordResolution};
+use core_reloc::pipeline::{self, ModulePolicy, NamedResolution, RecordResolution};
 
 pub use error::LoadError;
 pub use module_load::{Attachment, BtfProgram, ModuleEbpf, ModuleLoadError};
@@ -88,8 +88,26 @@ impl ModuleSearch {
 pub enum KernelBtf {
     /// `/sys/kernel/btf` of the running kernel (vmlinux memory-mapped where allowed).
     System,
-    /// A directory laid out like `/sys/kernel/btf` (e.g. offline BTF of another kernel).
+    /// A directory laid out like `/sys/kernel/btf` (e.g. offline BTF of another kernel):
+    /// `vmlinux` (raw BTF or the vmlinux ELF) and one file per module (raw BTF, `*.ko`,
+    /// `*.ko.xz`, `*.ko.zst`).
     Directory(PathBuf),
+    /// A vmlinux file and module files, each raw BTF or an ELF file with `.BTF`, possibly
+    /// xz or zstd compressed ([`CompositeBtf::from_files`]).
+    Files {
+        /// vmlinux: raw BTF or the vmlinux ELF.
+        vmlinux: PathBuf,
+        /// `(module name, file)` pairs.
+        modules: Vec<(String, PathBuf)>,
+    },
+    /// A vmlinux file and the `*.ko[.xz|.zst]` modules of a `/lib/modules/<release>` tree
+    /// ([`CompositeBtf::from_module_tree`]).
+    ModuleTree {
+        /// vmlinux: raw BTF or the vmlinux ELF.
+        vmlinux: PathBuf,
+        /// The module tree.
+        tree: PathBuf,
+    },
     /// An already opened composite, shared between loaders. It is never re-listed: modules
     /// it does not have stay unknown.
     Shared(Arc<CompositeBtf>),
@@ -101,6 +119,15 @@ impl KernelBtf {
         Ok(match self {
             KernelBtf::System => Arc::new(CompositeBtf::from_sys()?),
             KernelBtf::Directory(path) => Arc::new(CompositeBtf::from_dir(path)?),
+            KernelBtf::Files { vmlinux, modules } => Arc::new(CompositeBtf::from_files(
+                vmlinux,
+                modules
+                    .iter()
+                    .map(|(name, path)| (name.clone(), path.clone())),
+            )?),
+            KernelBtf::ModuleTree { vmlinux, tree } => {
+                Arc::new(CompositeBtf::from_module_tree(vmlinux, tree)?)
+            }
             KernelBtf::Shared(composite) => composite.clone(),
         })
     }
@@ -254,6 +281,8 @@ impl Loader {
 
     /// Reads BTF from a directory laid out like `/sys/kernel/btf`: a `vmlinux` file and one
     /// file per module (what `cargo xtask kernels` writes to `target/kernels/<series>/btf`).
+    /// Files are told apart by content: `vmlinux` may be the vmlinux ELF, and modules may be
+    /// `*.ko`, `*.ko.xz` or `*.ko.zst` files (named `btrfs.ko.xz` for module `btrfs`).
     ///
     /// # Examples
     ///
@@ -263,6 +292,37 @@ impl Loader {
     /// ```
     pub fn btf_directory(&mut self, path: impl Into<PathBuf>) -> &mut Self {
         self.kernel_btf(KernelBtf::Directory(path.into()))
+    }
+
+    /// Reads vmlinux and the named modules from files, each raw BTF or an ELF file with
+    /// `.BTF` (a vmlinux ELF, a `.ko`), possibly xz or zstd compressed. Only these modules
+    /// exist for this loader; name them with [`with_module_btf`](Self::with_module_btf) to
+    /// search them explicitly.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut loader = core_reloc_loader::Loader::new();
+    /// loader
+    ///     .btf_files("target/kernels/6.12/vmlinux", [("btrfs", "target/kernels/6.12/modules/btrfs.ko")])
+    ///     .with_module_btf("btrfs");
+    /// ```
+    pub fn btf_files<N, P>(
+        &mut self,
+        vmlinux: impl Into<PathBuf>,
+        modules: impl IntoIterator<Item = (N, P)>,
+    ) -> &mut Self
+    where
+        N: Into<String>,
+        P: Into<PathBuf>,
+    {
+        self.kernel_btf(KernelBtf::Files {
+            vmlinux: vmlinux.into(),
+            modules: modules
+                .into_iter()
+                .map(|(name, path)| (name.into(), path.into()))
+                .collect(),
+        })
     }
 
     /// Sets where the kernel's BTF comes from.
@@ -398,7 +458,7 @@ impl Loader {
     /// ```
     pub fn relocate(&self, bytes: &[u8]) -> Result<RelocatedObject, LoadError> {
         let object = BpfObject::parse(bytes)?;
-        if object.record_count() == 0 {
+        if object.record_count() == 0 && object.named_relocations().is_empty() {
             // Nothing to relocate: no BTF is opened at all.
             return Ok(RelocatedObject {
                 bytes: bytes.to_vec(),
@@ -458,18 +518,20 @@ impl Loader {
             }
             report.warnings.push(Warning::ModuleFailed {
                 module: failure.module().to_string(),
-                error: failure.to_string(),
+                error: with_causes(failure),
             });
         }
         let options = EngineOptions {
             strict_module_type_ids: self.strict,
         };
         let resolutions = pipeline::resolve_object(&object, &local, &selection.targets, options);
-        let failures = failures(&resolutions);
+        let named = pipeline::resolve_named_object(&object, &selection.targets);
+        let entries = entries(&local, &resolutions, &named);
+        let failures = failures(&entries);
         if !failures.is_empty() {
             return Err(LoadError::Relocation(failures));
         }
-        let relocated = pipeline::apply(&object, &resolutions).map_err(|error| match error {
+        let apply_error = |error| match error {
             pipeline::ApplyError::Object(error) => LoadError::Object(error),
             pipeline::ApplyError::Unresolved(lines) => LoadError::Relocation(
                 lines
@@ -480,9 +542,13 @@ impl Loader {
                     })
                     .collect(),
             ),
-        })?;
-        report.fixups = fixup_reports(&resolutions, &relocated.outcomes);
-        self.check_unsearched_modules(composite, &local, &resolutions, &mut report);
+        };
+        let mut relocated = pipeline::apply(&object, &resolutions).map_err(apply_error)?;
+        let named_outcomes =
+            pipeline::apply_named(&object, &mut relocated.bytes, &named).map_err(apply_error)?;
+        relocated.outcomes.extend(named_outcomes);
+        report.fixups = fixup_reports(&entries, &relocated.outcomes);
+        self.check_unsearched_modules(composite, &entries, &mut report);
         report.programs = program_sections(bytes, &object);
         report.record_stats(&composite.stats());
         if self.strict
@@ -717,28 +783,20 @@ impl Loader {
     fn check_unsearched_modules(
         &self,
         composite: &CompositeBtf,
-        local: &Btf<'_>,
-        resolutions: &[RecordResolution<'_>],
+        entries: &[Entry<'_>],
         report: &mut Report,
     ) {
-        let type_name = |resolution: &RecordResolution<'_>| {
-            local
-                .type_name(core_reloc::btf::TypeId(resolution.record.type_id))
-                .map(essential_name)
-                .unwrap_or("")
-                .to_string()
-        };
-        let found_nothing = |resolution: &RecordResolution<'_>| {
-            resolution.result.as_ref().is_ok_and(|resolved| {
+        let found_nothing = |entry: &Entry<'_>| {
+            entry.result.as_ref().is_ok_and(|resolved| {
                 resolved.target.is_none()
                     && resolved.candidates.is_empty()
-                    && resolution.record.kind != core_reloc::ext::CoreReloKind::TypeIdLocal
+                    && entry.kind != core_reloc::ext::CoreReloKind::TypeIdLocal
             })
         };
-        let mut names: Vec<String> = resolutions
+        let mut names: Vec<String> = entries
             .iter()
-            .filter(|resolution| found_nothing(resolution))
-            .map(type_name)
+            .filter(|entry| found_nothing(entry))
+            .map(|entry| entry.type_name.clone())
             .filter(|name| !name.is_empty())
             .collect();
         names.sort();
@@ -760,13 +818,13 @@ impl Loader {
                 })
                 .collect()
         };
-        for resolution in resolutions {
-            let Ok(resolved) = &resolution.result else {
+        for entry in entries {
+            let Ok(resolved) = entry.result else {
                 continue;
             };
-            let modules = if found_nothing(resolution) {
+            let modules = if found_nothing(entry) {
                 unsearched
-                    .get(&type_name(resolution))
+                    .get(&entry.type_name)
                     .cloned()
                     .unwrap_or_default()
             } else {
@@ -774,19 +832,19 @@ impl Loader {
             };
             if !modules.is_empty() {
                 report.warnings.push(Warning::TypeInUnsearchedModule {
-                    record_index: resolution.site.record_index,
-                    kind: resolution.record.kind,
+                    record_index: entry.site.record_index,
+                    kind: entry.kind,
                     access: resolved.access.clone(),
-                    type_name: type_name(resolution),
+                    type_name: entry.type_name.clone(),
                     modules: modules.clone(),
                 });
             }
             if resolved.fixup.is_poison() {
                 report.poisoned.push(PoisonedSite {
-                    section: resolution.section.to_string(),
-                    insn: resolution.site.insn_index,
-                    record_index: resolution.site.record_index,
-                    kind: resolution.record.kind,
+                    section: entry.section.to_string(),
+                    insn: entry.site.insn_index,
+                    record_index: entry.site.record_index,
+                    kind: entry.kind,
                     access: resolved.access.clone(),
                     unsearched_modules: modules.clone(),
                 });
@@ -794,7 +852,7 @@ impl Loader {
             if let Some(fixup) = report
                 .fixups
                 .iter_mut()
-                .find(|fixup| fixup.record_index == resolution.site.record_index)
+                .find(|fixup| fixup.record_index == entry.site.record_index)
             {
                 fixup.unsearched_modules = modules;
             }
@@ -817,13 +875,55 @@ fn read_object(path: &Path) -> Result<Vec<u8>, LoadError> {
     })
 }
 
-fn failures(resolutions: &[RecordResolution<'_>]) -> Vec<Failure> {
-    resolutions
+/// A relocation of either source (`.BTF.ext` record or named relocation), as the report
+/// sees it.
+struct Entry<'a> {
+    section: &'a str,
+    site: core_reloc::fixup::RelocationSite,
+    kind: core_reloc::ext::CoreReloKind,
+    /// The root type's essential name.
+    type_name: String,
+    /// The extern symbol of a named relocation.
+    symbol: Option<&'a str>,
+    result: &'a Result<Resolution, ReloError>,
+}
+
+/// Both sources in record-index order: `.BTF.ext` records, then named relocations.
+fn entries<'a>(
+    local: &Btf<'_>,
+    records: &'a [RecordResolution<'a>],
+    named: &'a [NamedResolution<'a>],
+) -> Vec<Entry<'a>> {
+    let records = records.iter().map(|resolution| Entry {
+        section: resolution.section,
+        site: resolution.site,
+        kind: resolution.record.kind,
+        type_name: local
+            .type_name(core_reloc::btf::TypeId(resolution.record.type_id))
+            .map(essential_name)
+            .unwrap_or("")
+            .to_string(),
+        symbol: None,
+        result: &resolution.result,
+    });
+    let named = named.iter().map(|resolution| Entry {
+        section: resolution.section,
+        site: resolution.named.site,
+        kind: resolution.named.reloc.kind,
+        type_name: essential_name(&resolution.named.reloc.type_name).to_string(),
+        symbol: Some(resolution.named.symbol.as_str()),
+        result: &resolution.result,
+    });
+    records.chain(named).collect()
+}
+
+fn failures(entries: &[Entry<'_>]) -> Vec<Failure> {
+    entries
         .iter()
-        .filter_map(|resolution| {
-            let error: &ReloError = resolution.result.as_ref().err()?;
+        .filter_map(|entry| {
+            let error: &ReloError = entry.result.as_ref().err()?;
             Some(Failure {
-                section: resolution.section.to_string(),
+                section: entry.section.to_string(),
                 message: error.to_string(),
             })
         })
@@ -831,26 +931,27 @@ fn failures(resolutions: &[RecordResolution<'_>]) -> Vec<Failure> {
 }
 
 fn fixup_reports(
-    resolutions: &[RecordResolution<'_>],
+    entries: &[Entry<'_>],
     outcomes: &[(core_reloc::fixup::RelocationSite, Patched)],
 ) -> Vec<FixupReport> {
-    resolutions
+    entries
         .iter()
-        .filter_map(|resolution| {
-            let resolved: &Resolution = resolution.result.as_ref().ok()?;
+        .filter_map(|entry| {
+            let resolved: &Resolution = entry.result.as_ref().ok()?;
             let patched = outcomes
                 .iter()
-                .find(|(site, _)| *site == resolution.site)
+                .find(|(site, _)| *site == entry.site)
                 .map(|(_, patched)| patched);
             let (old, new) = match patched {
                 Some(Patched::Rewritten { old, new, .. }) => (*old, Some(*new)),
                 Some(Patched::Poisoned { .. }) | None => (resolved.fixup.orig_val, None),
             };
             Some(FixupReport {
-                record_index: resolution.site.record_index,
-                section: resolution.section.to_string(),
-                insn: resolution.site.insn_index,
-                kind: resolution.record.kind,
+                record_index: entry.site.record_index,
+                section: entry.section.to_string(),
+                insn: entry.site.insn_index,
+                kind: entry.kind,
+                symbol: entry.symbol.map(str::to_string),
                 local_type: resolved.local_type.clone(),
                 spec: resolved.spec.clone(),
                 access: resolved.access.clone(),
@@ -905,4 +1006,16 @@ fn diagnose(
         program: name.to_string(),
         source,
     }
+}
+
+/// An error and its causes on one line (errors do not repeat their source in their message).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

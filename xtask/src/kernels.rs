@@ -24,7 +24,7 @@ use xshell::{Shell, cmd};
 use crate::Result;
 
 /// Environment variable that overrides the cache root (default `<workspace>/target/kernels`).
-pub const ROOT_ENV: &str = "CORE_RELOC_KERNELS";
+pub use kernel_fixtures::ROOT_ENV;
 
 /// A Debian kernel series we test against, and how to find its newest signed image package.
 struct Series {
@@ -73,11 +73,9 @@ impl fmt::Display for Kernel {
     }
 }
 
-/// The cache root.
+/// The cache root (the tests find it through the same function).
 pub fn root() -> PathBuf {
-    std::env::var_os(ROOT_ENV)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace_root().join("target").join("kernels"))
+    kernel_fixtures::kernels_root()
 }
 
 /// `cargo xtask kernels`.
@@ -129,6 +127,41 @@ fn ensure(sh: &Shell, root: &Path, series: &Series) -> Result<Kernel> {
         dir,
         module_btf_count,
     })
+}
+
+/// Makes `<root>/<name>` hold the cache layout of the module docs for image `package` of
+/// `release`, unless it already does; used for kernels outside [`SERIES`] (e.g. the older
+/// 6.12 ABI the test module is built against).
+pub(crate) fn ensure_release(
+    sh: &Shell,
+    name: &str,
+    package: &str,
+    release: &str,
+) -> Result<PathBuf> {
+    let root = root();
+    let dir = root.join(name);
+    let cached_release = fs::read_to_string(dir.join("release")).unwrap_or_default();
+    if !(dir.join("complete").exists() && cached_release.trim() == release) {
+        eprintln!("xtask: preparing kernel {name} ({release})");
+        fs::create_dir_all(&root)?;
+        prepare(sh, &root, &dir, package, release)?;
+    }
+    verify_layout(&dir)?;
+    Ok(dir)
+}
+
+/// The number of the newest 6.12 image package (`linux-image-6.12.N+deb12-amd64`).
+pub(crate) fn newest_612(sh: &Shell) -> Result<u32> {
+    let series = SERIES
+        .iter()
+        .find(|series| series.name == "6.12")
+        .ok_or("no 6.12 series")?;
+    let package = newest_package(sh, series)?;
+    package
+        .strip_prefix(series.package_prefix)
+        .and_then(|rest| rest.strip_suffix(series.package_suffix))
+        .and_then(|number| number.parse().ok())
+        .ok_or_else(|| format!("unexpected package name {package}").into())
 }
 
 /// The newest signed image package of a series in the local apt lists (no network).

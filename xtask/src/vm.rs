@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use xshell::{Shell, cmd};
 
-use crate::{Result, ebpf, expectations, fsimage, initramfs::Cpio, kernels, setup};
+use crate::{Result, ebpf, expectations, fsimage, initramfs::Cpio, kernels, kmod, setup};
 
 const RESULT_PREFIX: &str = "CORE-RELOC-VM-RESULT: ";
 const TEST_PREFIX: &str = "CORE-RELOC-VM-TEST: ";
@@ -131,6 +131,12 @@ fn run_with(options: Options) -> Result<usize> {
     fs::create_dir_all(&work)?;
     let mut fs_facts = String::new();
     timed("btrfs image", || fsimage::build(&sh, &work, &mut fs_facts))?;
+    // The test module is built for an older 6.12 ABI; only the 6.12 guest loads it.
+    let kmods = if kernels.iter().any(|k| k.series == "6.12") {
+        timed("test module", || kmod::ensure(&sh))?
+    } else {
+        Vec::new()
+    };
 
     let mut guests = Vec::new();
     for kernel in &kernels {
@@ -141,8 +147,9 @@ fn run_with(options: Options) -> Result<usize> {
         })?;
         fs::write(dir.join("expectations"), &facts)?;
         let initrd = dir.join("initramfs.cpio");
+        let kmods: &[PathBuf] = if kernel.series == "6.12" { &kmods } else { &[] };
         let size = pack_initramfs(
-            &sh, kernel, &guest, &objects, &work, &facts, &options, &initrd,
+            &sh, kernel, &guest, &objects, kmods, &work, &facts, &options, &initrd,
         )?;
         eprintln!(
             "xtask: {} initramfs {:.1} MiB",
@@ -334,6 +341,7 @@ fn pack_initramfs(
     kernel: &kernels::Kernel,
     guest: &GuestBinaries,
     objects: &[PathBuf],
+    kmods: &[PathBuf],
     work: &Path,
     facts: &str,
     options: &Options,
@@ -368,6 +376,9 @@ fn pack_initramfs(
     }
     for object in objects {
         cpio.file_from(&format!("ebpf/{}", file_name(object)), object)?;
+    }
+    for module in kmods {
+        cpio.file_from(&format!("kmod/{}", file_name(module)), module)?;
     }
     let mut run_env = String::new();
     if let Some(demo) = &guest.demo {
