@@ -16,7 +16,10 @@ fn loader(series: &str) -> Loader {
     loader
 }
 
-fn ids(series: &str, object: &str) -> Vec<(String, String, Vec<(String, u32)>)> {
+/// (program, "function origin id" of its attach target, [(kfunc symbol, BTF id)]).
+type Attachment = (String, String, Vec<(String, u32)>);
+
+fn ids(series: &str, object: &str) -> Vec<Attachment> {
     let bytes = std::fs::read(common::ebpf_object(object)).unwrap();
     loader(series)
         .module_attachments(&bytes)
