@@ -65,7 +65,8 @@ fn ours(object_path: &Path, target_path: &Path) -> (Result<Vec<u8>, String>, Vec
     });
     pipeline::want_object_types(&object, &local, &mut targets);
     targets.search();
-    let resolutions = pipeline::resolve_object(&object, &local, &targets, EngineOptions::default());
+    let resolutions =
+        pipeline::resolve_object(&object, &local, &targets, &[], EngineOptions::default()).unwrap();
     let sites = resolutions
         .iter()
         .map(|r| Site {
@@ -73,7 +74,7 @@ fn ours(object_path: &Path, target_path: &Path) -> (Result<Vec<u8>, String>, Vec
             insn_index: r.site.insn_index,
             kind: r.record.kind,
             access: match &r.result {
-                Ok(resolved) => resolved.access.clone(),
+                Ok(resolved) => resolved.access.to_string(),
                 Err(error) => error.to_string(),
             },
             new_val: r

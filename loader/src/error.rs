@@ -3,7 +3,7 @@
 use core_reloc::composite::{CompositeError, ModuleError};
 use core_reloc::kallsyms::KallsymsError;
 use core_reloc::object::ObjectError;
-use core_reloc::pipeline::LocalBtfError;
+use core_reloc::pipeline::{ApplyError, LocalBtfError, ResolveError};
 
 use crate::report::{Failure, PoisonedSite, Warning};
 
@@ -37,9 +37,18 @@ pub enum LoadError {
     /// A kallsyms line is malformed.
     #[error(transparent)]
     KallsymsLine(#[from] KallsymsError),
-    /// CO-RE relocations failed; each names its record, section, instruction and access.
-    #[error("{} CO-RE relocation(s) failed:{}", .0.len(), list(.0))]
-    Relocation(Vec<Failure>),
+    /// CO-RE relocations failed; each keeps the engine's error with its program and section.
+    #[error("{} CO-RE relocation(s) failed:{}", failures.len(), list(failures))]
+    Relocation {
+        /// The failed relocations, in record order.
+        failures: Vec<Failure>,
+    },
+    /// Which code belongs to which program could not be worked out.
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    /// Patching the relocated object failed.
+    #[error(transparent)]
+    Apply(ApplyError),
     /// In strict mode, a warning is an error.
     #[error("strict mode: {0}")]
     Strict(Box<Warning>),

@@ -27,12 +27,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use core_reloc::btf::Btf;
-use core_reloc::composite::{CompositeBtf, ParseReason};
-use core_reloc::engine::{EngineOptions, ReloError, Resolution, essential_name};
+use core_reloc::composite::CompositeBtf;
+use core_reloc::engine::{EngineOptions, Resolution, essential_name};
 use core_reloc::kallsyms::{self, SymbolOwner};
 use core_reloc::object::BpfObject;
 use core_reloc::patch::Patched;
-use core_reloc::pipeline::{self, ModulePolicy, RecordResolution};
+use core_reloc::pipeline::{self, AttachModule, ModulePolicy, RecordResolution};
 
 pub use error::LoadError;
 pub use report::{Failure, FixupReport, ModuleReport, PoisonedSite, Report, Warning};
@@ -276,9 +276,9 @@ impl Loader {
         let mut report = Report::default();
 
         let mut policy = ModulePolicy {
-            modules: Vec::new(),
             search_on_miss: self.search.misses(),
             all_modules: self.search == ModuleSearch::All,
+            ..ModulePolicy::default()
         };
         for module in &self.modules {
             if !composite.has_module(module) {
@@ -288,15 +288,13 @@ impl Loader {
                     },
                 ));
             }
-            policy
-                .modules
-                .push((module.clone(), ParseReason::Requested));
+            policy.explicit.push(module.clone());
         }
         if self.search.attach_targets() {
             self.add_attach_target_modules(&object, composite, &mut policy, &mut report)?;
         }
 
-        let selection = pipeline::select_targets(composite, &object, &local, &policy);
+        let selection = pipeline::select_targets(composite, &object, &local, &policy)?;
         for failure in &selection.module_failures {
             if self.modules.iter().any(|module| module == failure.module()) {
                 return Err(LoadError::Module(failure.clone()));
@@ -309,22 +307,25 @@ impl Loader {
         let options = EngineOptions {
             strict_module_type_ids: self.strict,
         };
-        let resolutions = pipeline::resolve_object(&object, &local, &selection.targets, options);
-        let failures = failures(&resolutions);
+        let resolutions = pipeline::resolve_object(
+            &object,
+            &local,
+            &selection.targets,
+            &policy.attach_targets,
+            options,
+        )?;
+        let failures: Vec<Failure> = pipeline::failures(&resolutions)
+            .into_iter()
+            .map(Failure::from)
+            .collect();
         if !failures.is_empty() {
-            return Err(LoadError::Relocation(failures));
+            return Err(LoadError::Relocation { failures });
         }
         let relocated = pipeline::apply(&object, &resolutions).map_err(|error| match error {
-            pipeline::ApplyError::Object(error) => LoadError::Object(error),
-            pipeline::ApplyError::Unresolved(lines) => LoadError::Relocation(
-                lines
-                    .into_iter()
-                    .map(|message| Failure {
-                        section: String::new(),
-                        message,
-                    })
-                    .collect(),
-            ),
+            pipeline::ApplyError::Unresolved { failures } => LoadError::Relocation {
+                failures: failures.into_iter().map(Failure::from).collect(),
+            },
+            error => LoadError::Apply(error),
         })?;
         report.fixups = fixup_reports(&resolutions, &relocated.outcomes);
         self.check_unsearched_modules(composite, &local, &resolutions, &mut report);
@@ -459,12 +460,11 @@ impl Loader {
                     continue;
                 };
                 if composite.has_module(module) {
-                    policy.modules.push((
-                        module.to_string(),
-                        ParseReason::AttachTarget {
-                            symbol: symbol.clone(),
-                        },
-                    ));
+                    policy.attach_targets.push(AttachModule {
+                        section: section.to_string(),
+                        module: module.to_string(),
+                        symbol: symbol.clone(),
+                    });
                 } else {
                     report.warnings.push(Warning::AttachModuleWithoutBtf {
                         section: section.to_string(),
@@ -567,19 +567,6 @@ impl Loader {
     }
 }
 
-fn failures(resolutions: &[RecordResolution<'_>]) -> Vec<Failure> {
-    resolutions
-        .iter()
-        .filter_map(|resolution| {
-            let error: &ReloError = resolution.result.as_ref().err()?;
-            Some(Failure {
-                section: resolution.section.to_string(),
-                message: error.to_string(),
-            })
-        })
-        .collect()
-}
-
 fn fixup_reports(
     resolutions: &[RecordResolution<'_>],
     outcomes: &[(core_reloc::fixup::RelocationSite, Patched)],
@@ -601,20 +588,14 @@ fn fixup_reports(
                 section: resolution.section.to_string(),
                 insn: resolution.site.insn_index,
                 kind: resolution.record.kind,
+                program: resolution.program.to_string(),
                 local_type: resolved.local_type.clone(),
                 spec: resolved.spec.clone(),
                 access: resolved.access.clone(),
                 target: resolved.target.clone(),
                 old,
                 new,
-                candidates: resolved
-                    .candidates
-                    .iter()
-                    .map(|candidate| match &candidate.rejected {
-                        None => format!("{} matched", candidate.target),
-                        Some(why) => format!("{} rejected: {why}", candidate.target),
-                    })
-                    .collect(),
+                candidates: resolved.candidates.clone(),
                 unsearched_modules: Vec::new(),
             })
         })

@@ -96,7 +96,7 @@ fn explain_json_and_relocate_output_equal_the_loader() {
         }
         assert_eq!(field(line, "section"), fixup.section);
         assert_eq!(field(line, "insn"), fixup.insn.to_string());
-        assert_eq!(field(line, "access"), fixup.access);
+        assert_eq!(field(line, "access"), fixup.access.to_string());
         let section = parsed
             .program_sections()
             .iter()

@@ -37,7 +37,7 @@ fn explicit_module_resolves_btrfs_fields_and_parses_only_btrfs() {
         let i_ino = report
             .fixups
             .iter()
-            .find(|f| f.access == "struct btrfs_inode.vfs_inode.i_ino")
+            .find(|f| f.access.to_string() == "struct btrfs_inode.vfs_inode.i_ino")
             .unwrap();
         assert_eq!(
             i_ino.target.as_ref().unwrap().origin,
@@ -49,7 +49,7 @@ fn explicit_module_resolves_btrfs_fields_and_parses_only_btrfs() {
         let dentry = report
             .fixups
             .iter()
-            .find(|f| f.access == "struct path.dentry")
+            .find(|f| f.access.to_string() == "struct path.dentry")
             .unwrap();
         assert_eq!(dentry.target.as_ref().unwrap().origin, BtfOrigin::Vmlinux);
     }
@@ -94,7 +94,9 @@ fn on_miss_probe_finds_btrfs_without_parsing_other_modules() {
     let exists = report
         .fixups
         .iter()
-        .find(|f| f.kind == CoreReloKind::TypeExists && f.local_type == "struct btrfs_inode")
+        .find(|f| {
+            f.kind == CoreReloKind::TypeExists && f.local_type.to_string() == "struct btrfs_inode"
+        })
         .unwrap();
     assert_eq!(exists.new, Some(1));
 }
@@ -110,7 +112,9 @@ fn search_off_warns_naming_the_module_and_strict_refuses() {
     let exists = report
         .fixups
         .iter()
-        .find(|f| f.kind == CoreReloKind::TypeExists && f.local_type == "struct btrfs_inode")
+        .find(|f| {
+            f.kind == CoreReloKind::TypeExists && f.local_type.to_string() == "struct btrfs_inode"
+        })
         .unwrap();
     assert_eq!(exists.new, Some(0), "without btrfs the type does not exist");
     let warning = report
@@ -149,15 +153,21 @@ fn poisoned_reads_are_diagnosed_with_the_module_to_search() {
         .relocate(&getattr_object())
         .unwrap();
     let report = &relocated.report;
-    let poisoned: Vec<_> = report.poisoned.iter().map(|p| p.access.as_str()).collect();
+    let poisoned: Vec<_> = report
+        .poisoned
+        .iter()
+        .map(|p| p.access.to_string())
+        .collect();
     assert!(
-        poisoned.contains(&"struct btrfs_inode.vfs_inode.i_ino"),
+        poisoned
+            .iter()
+            .any(|p| p == "struct btrfs_inode.vfs_inode.i_ino"),
         "{poisoned:?}"
     );
     let site = report
         .poisoned
         .iter()
-        .find(|p| p.access == "struct btrfs_inode.vfs_inode.i_ino")
+        .find(|p| p.access.to_string() == "struct btrfs_inode.vfs_inode.i_ino")
         .unwrap();
     assert_eq!(site.unsearched_modules, ["btrfs"]);
     // What the verifier would print at that instruction leads back to the relocation.
@@ -181,9 +191,12 @@ fn a_type_no_kernel_has_fails_naming_the_relocation() {
         .report
         .poisoned
         .iter()
-        .find(|p| p.access.contains("core_reloc_no_such_type"))
+        .find(|p| p.access.to_string().contains("core_reloc_no_such_type"))
         .expect("the read is poisoned");
-    assert_eq!(site.access, "struct core_reloc_no_such_type.no_such_field");
+    assert_eq!(
+        site.access.to_string(),
+        "struct core_reloc_no_such_type.no_such_field"
+    );
     assert!(site.unsearched_modules.is_empty());
 }
 
