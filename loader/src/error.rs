@@ -1,4 +1,6 @@
 //! Typed errors of the loader; each keeps its cause and names the module, type or field.
+//! A message never repeats its `source()`: print the chain (as the `core-reloc` tool does) for
+//! the whole story.
 
 use core_reloc::composite::{CompositeError, ModuleError};
 use core_reloc::kallsyms::KallsymsError;
@@ -11,7 +13,7 @@ use crate::report::{Failure, PoisonedSite, Warning};
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The object file could not be read.
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}")]
     ReadObject {
         /// The file.
         path: std::path::PathBuf,
@@ -20,16 +22,16 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// The ELF object is malformed.
-    #[error("the object: {0}")]
+    #[error("the object is malformed")]
     Object(#[from] ObjectError),
     /// The object's own BTF is missing or malformed.
     #[error(transparent)]
     LocalBtf(#[from] LocalBtfError),
     /// The kernel's BTF (vmlinux) could not be opened.
-    #[error("kernel BTF: {0}")]
+    #[error("the kernel's BTF could not be opened")]
     KernelBtf(#[from] CompositeError),
     /// A module named with `with_module_btf` has no usable BTF.
-    #[error("module named with with_module_btf: {0}")]
+    #[error("module {} (named with with_module_btf) cannot be used", .0.module())]
     Module(#[source] ModuleError),
     /// `/proc/kallsyms` (or the text given instead) could not be read or parsed.
     #[error("kallsyms: {0}")]
@@ -70,7 +72,7 @@ pub enum LoadError {
         source: aya::programs::ProgramError,
     },
     /// Loading a program failed for another reason.
-    #[error("program {program}: {source}")]
+    #[error("program {program} failed to load")]
     Program {
         /// The program's name.
         program: String,

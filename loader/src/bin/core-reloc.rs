@@ -115,8 +115,7 @@ fn loader(options: &Options) -> Result<Loader, String> {
                 .ok_or_else(|| format!("--module {name} needs =PATH when --btf is given"))?;
             modules.push((name.clone(), read(path)?));
         }
-        let composite =
-            CompositeBtf::from_blobs(read(vmlinux)?, modules).map_err(|e| e.to_string())?;
+        let composite = CompositeBtf::from_blobs(read(vmlinux)?, modules).map_err(|e| chain(&e))?;
         loader = loader.btf_source(BtfSource::Composite(Arc::new(composite)));
     } else if options.modules.iter().any(|(_, path)| path.is_some()) {
         return Err("--module NAME=PATH needs --btf (the vmlinux those modules split on)".into());
@@ -129,6 +128,18 @@ fn loader(options: &Options) -> Result<Loader, String> {
         loader = loader.kallsyms(core_reloc_loader::KallsymsSource::None);
     }
     Ok(loader)
+}
+
+/// An error and its sources, `outer: inner: innermost`.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn json_string(text: &str) -> String {
@@ -198,7 +209,7 @@ fn run(options: Options) -> Result<(), String> {
         std::fs::read(&options.object).map_err(|e| format!("{}: {e}", options.object.display()))?;
     match options.command.as_str() {
         "explain" => {
-            let relocated = loader.relocate(&bytes).map_err(|e| e.to_string())?;
+            let relocated = loader.relocate(&bytes).map_err(|e| chain(&e))?;
             for fixup in &relocated.report.fixups {
                 if options.json {
                     println!("{}", fixup_json(fixup));
@@ -212,7 +223,7 @@ fn run(options: Options) -> Result<(), String> {
             Ok(())
         }
         "relocate" => {
-            let relocated = loader.relocate(&bytes).map_err(|e| e.to_string())?;
+            let relocated = loader.relocate(&bytes).map_err(|e| chain(&e))?;
             let output = options.output.as_ref().expect("checked by parse_args");
             std::fs::write(output, &relocated.bytes)
                 .map_err(|e| format!("{}: {e}", output.display()))?;
@@ -227,7 +238,7 @@ fn run(options: Options) -> Result<(), String> {
         "load" => {
             let (mut ebpf, report) = loader
                 .load_with(&bytes, &mut aya::EbpfLoader::new())
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| chain(&e))?;
             print_summary(&report);
             println!("{} relocations applied", report.fixups.len());
             let names: Vec<String> = ebpf.programs().map(|(name, _)| name.to_string()).collect();
@@ -240,7 +251,7 @@ fn run(options: Options) -> Result<(), String> {
                     }
                     Err(error) => {
                         failures += 1;
-                        println!("program {name}: {error}");
+                        println!("program {name}: {}", chain(&error));
                     }
                 }
             }
