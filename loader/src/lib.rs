@@ -16,7 +16,14 @@
 //!
 //! Module BTF is parsed lazily: only modules named with [`Loader::with_module_btf`], modules
 //! that own a program's attach target (found in `/proc/kallsyms`), and, when a local type
-//! has no candidate in vmlinux, modules whose BTF strings contain its name.
+//! has no candidate in those, modules whose BTF strings contain its name.
+//!
+//! For each program (an entry section and the `.text` subprograms it calls) a local type binds
+//! to one kernel type, taken from the first of these tiers that has any candidate: vmlinux,
+//! the module owning that program's attach target, the modules named explicitly, the modules
+//! the on-miss search found. So a kprobe on an e1000 function reads e1000's
+//! `struct e1000_adapter` even when e1000e, which has its own, is named too; two candidates
+//! of one tier that disagree are an ambiguity error (see [`core_reloc::engine`]).
 
 pub mod attach;
 mod error;
@@ -152,7 +159,9 @@ impl Loader {
         }
     }
 
-    /// Searches `module`'s BTF (`/sys/kernel/btf/<module>`) for types vmlinux lacks.
+    /// Searches `module`'s BTF (`/sys/kernel/btf/<module>`) for types vmlinux lacks. Its
+    /// candidates come after vmlinux's and after the module owning a program's attach target,
+    /// before those of modules found by the on-miss search.
     ///
     /// ```
     /// let loader = core_reloc_loader::Loader::new().with_module_btf("btrfs").with_module_btf("xfs");
