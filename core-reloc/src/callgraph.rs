@@ -216,13 +216,15 @@ pub fn programs<'a>(object: &BpfObject<'a>) -> Result<Vec<ProgramCode<'a>>, Call
                 });
                 let symbol = relocated.get(&(at as u64));
                 let target = if code == CALL && src == PSEUDO_CALL {
-                    Some(match symbol {
-                        Some(symbol) => (
+                    match symbol {
+                        // An extern (a kfunc): resolved by the loader, not code of ours.
+                        Some(symbol) if symbol.section.is_none() => None,
+                        Some(symbol) => Some((
                             symbol.section,
                             (symbol.offset / INSN_SIZE as u64) as i64 + imm + 1,
-                        ),
-                        None => (Some(section.index), insn as i64 + imm + 1),
-                    })
+                        )),
+                        None => Some((Some(section.index), insn as i64 + imm + 1)),
+                    }
                 } else if code == LD_IMM64 {
                     symbol
                         .filter(|symbol| symbol.is_code && symbol.section == text.map(|t| t.index))
@@ -272,4 +274,138 @@ pub fn programs<'a>(object: &BpfObject<'a>) -> Result<Vec<ProgramCode<'a>>, Call
         });
     }
     Ok(programs)
+}
+
+#[cfg(test)]
+mod tests {
+    use object::write::{Object as ElfWriter, Relocation, Symbol, SymbolId, SymbolSection};
+    use object::{
+        Architecture, BinaryFormat, RelocationFlags, SectionKind, SymbolFlags, SymbolScope, elf,
+    };
+
+    use super::*;
+
+    fn insn(code: u8, src: u8, imm: i32) -> [u8; 8] {
+        let mut bytes = [0; 8];
+        bytes[0] = code;
+        bytes[1] = src << 4;
+        bytes[4..].copy_from_slice(&imm.to_le_bytes());
+        bytes
+    }
+
+    const EXIT: u8 = 0x95;
+
+    fn function(
+        writer: &mut ElfWriter<'_>,
+        name: &str,
+        section: SymbolSection,
+        value: u64,
+    ) -> SymbolId {
+        writer.add_symbol(Symbol {
+            name: name.as_bytes().to_vec(),
+            value,
+            size: 16,
+            kind: SymbolKind::Text,
+            scope: SymbolScope::Linkage,
+            weak: false,
+            section,
+            flags: SymbolFlags::None,
+        })
+    }
+
+    /// `.text` holds f0 (calls f1 within .text), f1, f2 (a callback) and f3 (never
+    /// reached); `kprobe/x` calls f0 through its symbol, takes f2's address through the
+    /// section symbol and calls an extern kfunc; `kprobe/y` calls past the end of `.text`
+    /// when `bad` is set.
+    fn object(bad: bool) -> Vec<u8> {
+        let mut writer = ElfWriter::new(BinaryFormat::Elf, Architecture::Bpf, Endianness::Little);
+        let text = writer.add_section(Vec::new(), b".text".to_vec(), SectionKind::Text);
+        let mut code = Vec::new();
+        code.extend(insn(CALL, PSEUDO_CALL, 1)); // f0: call f1 (insn 0 + 1 + 1)
+        code.extend(insn(EXIT, 0, 0));
+        for _ in 0..6 {
+            code.extend(insn(EXIT, 0, 0)); // f1, f2, f3
+        }
+        writer.append_section_data(text, &code, 8);
+        let f0 = function(&mut writer, "f0", SymbolSection::Section(text), 0);
+        for (name, value) in [("f1", 16), ("f2", 32), ("f3", 48)] {
+            function(&mut writer, name, SymbolSection::Section(text), value);
+        }
+        let text_symbol = writer.section_symbol(text);
+        let kfunc = function(&mut writer, "bpf_kfunc", SymbolSection::Undefined, 0);
+
+        let program = writer.add_section(Vec::new(), b"kprobe/x".to_vec(), SectionKind::Text);
+        let mut code = Vec::new();
+        code.extend(insn(CALL, PSEUDO_CALL, -1));
+        code.extend(insn(LD_IMM64, 0, 32));
+        code.extend([0; 8]);
+        code.extend(insn(CALL, PSEUDO_CALL, -1));
+        code.extend(insn(EXIT, 0, 0));
+        writer.append_section_data(program, &code, 8);
+        let relocate = |writer: &mut ElfWriter<'_>, section, offset, symbol, r_type| {
+            writer
+                .add_relocation(
+                    section,
+                    Relocation {
+                        offset,
+                        symbol,
+                        addend: 0,
+                        flags: RelocationFlags::Elf { r_type },
+                    },
+                )
+                .unwrap();
+        };
+        relocate(&mut writer, program, 0, f0, elf::R_BPF_64_32);
+        relocate(&mut writer, program, 8, text_symbol, elf::R_BPF_64_64);
+        relocate(&mut writer, program, 24, kfunc, elf::R_BPF_64_32);
+        if bad {
+            let other = writer.add_section(Vec::new(), b"kprobe/y".to_vec(), SectionKind::Text);
+            let mut code = Vec::new();
+            code.extend(insn(CALL, PSEUDO_CALL, 100));
+            code.extend(insn(EXIT, 0, 0));
+            writer.append_section_data(other, &code, 8);
+            relocate(&mut writer, other, 0, text_symbol, elf::R_BPF_64_32);
+        }
+        writer.write().unwrap()
+    }
+
+    #[test]
+    fn calls_callbacks_and_nested_calls_are_followed_and_externs_skipped() {
+        let bytes = object(false);
+        let object = BpfObject::parse(&bytes).unwrap();
+        let text = object
+            .program_sections()
+            .iter()
+            .find(|s| s.name == TEXT_SECTION)
+            .unwrap()
+            .index;
+        let programs = programs(&object).unwrap();
+        assert_eq!(programs.len(), 1);
+        assert_eq!(programs[0].section, "kprobe/x");
+        let range = |start, end| InsnRange {
+            section_index: text,
+            start,
+            end,
+        };
+        assert_eq!(
+            programs[0].subprograms,
+            [range(0, 2), range(2, 4), range(4, 6)]
+        );
+        assert!(programs[0].contains(text, 5));
+        assert!(!programs[0].contains(text, 6), "f3 is never reached");
+    }
+
+    #[test]
+    fn a_call_past_the_end_of_text_is_an_error() {
+        let bytes = object(true);
+        let object = BpfObject::parse(&bytes).unwrap();
+        let error = programs(&object).unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                CallGraphError::BadTarget { section, insn: 0, target: 101 } if section == "kprobe/y"
+            ),
+            "{error}"
+        );
+    }
 }

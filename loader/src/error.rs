@@ -33,9 +33,14 @@ pub enum LoadError {
     /// A module named with `with_module_btf` has no usable BTF.
     #[error("module {} (named with with_module_btf) cannot be used", .0.module())]
     Module(#[source] ModuleError),
-    /// `/proc/kallsyms` (or the text given instead) could not be read or parsed.
-    #[error("kallsyms: {0}")]
-    Kallsyms(String),
+    /// `/proc/kallsyms` could not be read.
+    #[error("reading {path}")]
+    Kallsyms {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// A kallsyms line is malformed.
     #[error(transparent)]
     KallsymsLine(#[from] KallsymsError),

@@ -458,7 +458,10 @@ impl Loader {
             KallsymsSource::None => return Ok(()),
             KallsymsSource::Text(text) => text.clone(),
             KallsymsSource::Proc => std::fs::read_to_string("/proc/kallsyms")
-                .map_err(|error| LoadError::Kallsyms(format!("/proc/kallsyms: {error}")))?
+                .map_err(|source| LoadError::Kallsyms {
+                    path: "/proc/kallsyms".into(),
+                    source,
+                })?
                 .into(),
         };
         let symbols: Vec<&str> = targets.iter().map(|(_, symbol)| symbol.as_str()).collect();
