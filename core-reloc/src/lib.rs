@@ -59,6 +59,7 @@
 //! ```
 
 pub mod btf;
+pub mod bytes;
 pub mod callgraph;
 pub mod composite;
 pub mod engine;

@@ -31,7 +31,7 @@ mod report;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use core_reloc::btf::Btf;
 use core_reloc::composite::CompositeBtf;
@@ -76,15 +76,42 @@ impl ModuleSearch {
     }
 }
 
-/// Where the kernel's BTF comes from.
+/// Where the target kernel's BTF (vmlinux and modules) comes from; set with
+/// [`Loader::kernel_btf`]. (Not aya's `EbpfLoader::btf_source`, which supplies the single BTF
+/// aya's own CO-RE would use.)
+///
+/// # Examples
+///
+/// ```
+/// use core_reloc_loader::{KernelBtf, Loader};
+/// let mut loader = Loader::new();
+/// loader.kernel_btf(KernelBtf::Directory("target/kernels/6.12/btf".into()));
+/// ```
 #[derive(Debug, Clone)]
-pub enum BtfSource {
+pub enum KernelBtf {
     /// `/sys/kernel/btf` of the running kernel (vmlinux memory-mapped where allowed).
     System,
     /// A directory laid out like `/sys/kernel/btf` (e.g. offline BTF of another kernel).
     Directory(PathBuf),
-    /// An already opened composite, shared between loaders.
-    Composite(Arc<CompositeBtf>),
+    /// An already opened composite, shared between loaders. It is never re-listed: modules
+    /// it does not have stay unknown.
+    Shared(Arc<CompositeBtf>),
+}
+
+impl KernelBtf {
+    /// Opens (or shares) the composite.
+    fn open(&self) -> Result<Arc<CompositeBtf>, LoadError> {
+        Ok(match self {
+            KernelBtf::System => Arc::new(CompositeBtf::from_sys()?),
+            KernelBtf::Directory(path) => Arc::new(CompositeBtf::from_dir(path)?),
+            KernelBtf::Shared(composite) => composite.clone(),
+        })
+    }
+
+    /// True when opening again lists the modules present now.
+    fn can_relist(&self) -> bool {
+        !matches!(self, KernelBtf::Shared(_))
+    }
 }
 
 /// Where module ownership of attach targets is looked up.
@@ -98,9 +125,20 @@ pub enum KallsymsSource {
     None,
 }
 
-/// An object relocated for the target kernel, not yet loaded.
+/// An object relocated for the target kernel, not yet loaded: the bytes to hand to any
+/// loader, and what was done.
+///
+/// # Examples
+///
+/// ```no_run
+/// let relocated: core_reloc_loader::RelocatedObject =
+///     core_reloc_loader::Loader::new().relocate_file("probe.bpf.o")?;
+/// std::fs::write("probe.relocated.o", &relocated.bytes).unwrap();
+/// println!("{} relocations", relocated.report.fixups.len());
+/// # Ok::<(), core_reloc_loader::LoadError>(())
+/// ```
 #[derive(Debug, Clone)]
-pub struct Relocated {
+pub struct RelocatedObject {
     /// The relocated ELF object, with `.BTF.ext`'s CO-RE records hidden so aya does not
     /// relocate again.
     pub bytes: Vec<u8>,
@@ -110,8 +148,22 @@ pub struct Relocated {
 
 /// Relocates eBPF objects with module-aware CO-RE and loads them with aya.
 ///
-/// Builder-style, like [`aya::EbpfLoader`]; a `Loader` can be reused, and it opens the
-/// kernel's BTF once, on first use.
+/// Builder-style like [`aya::EbpfLoader`]: configuration methods take `&mut self` and return
+/// `&mut Self`. A `Loader` can be kept and reused: it opens the kernel's BTF on first use
+/// and keeps it (clones share it). Modules loaded later are still found: a module named with
+/// [`with_module_btf`](Loader::with_module_btf), or owning an attach target, that the
+/// kernel's BTF did not list makes the loader list the modules again, and
+/// [`refresh`](Loader::refresh) does so explicitly (for module search by type name).
+///
+/// What this means for aya's own CO-RE settings: the object handed to aya has its
+/// `.BTF.ext` CO-RE records hidden (`core_relo_len` is 0), so aya relocates nothing and never
+/// reads the target BTF for CO-RE; [`aya::EbpfLoader::btf`] and
+/// [`aya::EbpfLoader::btf_source`] matter only for what aya still does with target BTF, which
+/// is resolving typed `__ksym` externs. aya still loads the object's own BTF into the kernel.
+///
+/// # Examples
+///
+/// Offline: which relocations a probe gets on another kernel.
 ///
 /// ```no_run
 /// use core_reloc_loader::{Loader, ModuleSearch};
@@ -125,14 +177,26 @@ pub struct Relocated {
 /// }
 /// # Ok::<(), core_reloc_loader::LoadError>(())
 /// ```
+///
+/// Kept by a daemon, configured once:
+///
+/// ```no_run
+/// let mut loader = core_reloc_loader::Loader::new();
+/// loader.with_module_btf("btrfs").strict(true);
+/// let first = loader.load_file("probe.bpf.o")?;
+/// // ... later, after `modprobe xfs`:
+/// loader.with_module_btf("xfs");
+/// let second = loader.load_file("xfs_probe.bpf.o")?;
+/// # Ok::<(), core_reloc_loader::LoadError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Loader {
-    source: BtfSource,
+    kernel_btf: KernelBtf,
     kallsyms: KallsymsSource,
     modules: Vec<String>,
     search: ModuleSearch,
     strict: bool,
-    composite: Arc<OnceLock<Arc<CompositeBtf>>>,
+    composite: Arc<Mutex<Option<Arc<CompositeBtf>>>>,
 }
 
 impl Default for Loader {
@@ -145,28 +209,34 @@ impl Loader {
     /// A loader for the running kernel: `/sys/kernel/btf`, `/proc/kallsyms`, attach-target
     /// and on-miss module search.
     ///
+    /// # Examples
+    ///
     /// ```
     /// let loader = core_reloc_loader::Loader::new();
     /// ```
     pub fn new() -> Loader {
         Loader {
-            source: BtfSource::System,
+            kernel_btf: KernelBtf::System,
             kallsyms: KallsymsSource::Proc,
             modules: Vec::new(),
             search: ModuleSearch::default(),
             strict: false,
-            composite: Arc::new(OnceLock::new()),
+            composite: Arc::new(Mutex::new(None)),
         }
     }
 
     /// Searches `module`'s BTF (`/sys/kernel/btf/<module>`) for types vmlinux lacks. Its
     /// candidates come after vmlinux's and after the module owning a program's attach target,
-    /// before those of modules found by the on-miss search.
+    /// before those of modules found by the on-miss search. A module the kernel's BTF does
+    /// not list yet is looked for again on the next relocation.
+    ///
+    /// # Examples
     ///
     /// ```
-    /// let loader = core_reloc_loader::Loader::new().with_module_btf("btrfs").with_module_btf("xfs");
+    /// let mut loader = core_reloc_loader::Loader::new();
+    /// loader.with_module_btf("btrfs").with_module_btf("xfs");
     /// ```
-    pub fn with_module_btf(mut self, module: &str) -> Loader {
+    pub fn with_module_btf(&mut self, module: &str) -> &mut Self {
         if !self.modules.iter().any(|known| known == module) {
             self.modules.push(module.to_string());
         }
@@ -175,44 +245,64 @@ impl Loader {
 
     /// Chooses which other modules are searched.
     ///
+    /// # Examples
+    ///
     /// ```
-    /// let loader = core_reloc_loader::Loader::new().module_search(core_reloc_loader::ModuleSearch::Off);
+    /// use core_reloc_loader::{Loader, ModuleSearch};
+    /// let mut loader = Loader::new();
+    /// loader.module_search(ModuleSearch::Off);
     /// ```
-    pub fn module_search(mut self, search: ModuleSearch) -> Loader {
+    pub fn module_search(&mut self, search: ModuleSearch) -> &mut Self {
         self.search = search;
         self
     }
 
-    /// Reads BTF from a directory laid out like `/sys/kernel/btf`.
+    /// Reads BTF from a directory laid out like `/sys/kernel/btf`: a `vmlinux` file and one
+    /// file per module (what `cargo xtask kernels` writes to `target/kernels/<series>/btf`).
+    ///
+    /// # Examples
     ///
     /// ```
-    /// let loader = core_reloc_loader::Loader::new().btf_directory("target/kernels/6.12/btf");
+    /// let mut loader = core_reloc_loader::Loader::new();
+    /// loader.btf_directory("target/kernels/6.12/btf");
     /// ```
-    pub fn btf_directory(self, path: impl Into<PathBuf>) -> Loader {
-        self.btf_source(BtfSource::Directory(path.into()))
+    pub fn btf_directory(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.kernel_btf(KernelBtf::Directory(path.into()))
     }
 
-    /// Sets where BTF comes from.
+    /// Sets where the kernel's BTF comes from.
+    ///
+    /// # Examples
+    ///
+    /// One composite shared by several loaders (each module is parsed once for all of them):
     ///
     /// ```no_run
     /// use std::sync::Arc;
+    /// use core_reloc_loader::{KernelBtf, Loader};
     /// let shared = Arc::new(core_reloc::composite::CompositeBtf::from_sys()?);
-    /// let loader = core_reloc_loader::Loader::new().btf_source(core_reloc_loader::BtfSource::Composite(shared));
+    /// let mut first = Loader::new();
+    /// first.kernel_btf(KernelBtf::Shared(shared.clone()));
+    /// let mut second = Loader::new();
+    /// second.kernel_btf(KernelBtf::Shared(shared)).with_module_btf("btrfs");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn btf_source(mut self, source: BtfSource) -> Loader {
-        self.source = source;
-        self.composite = Arc::new(OnceLock::new());
+    pub fn kernel_btf(&mut self, kernel_btf: KernelBtf) -> &mut Self {
+        self.kernel_btf = kernel_btf;
+        self.composite = Arc::new(Mutex::new(None));
         self
     }
 
     /// Sets where attach-target owners are looked up.
     ///
+    /// # Examples
+    ///
     /// ```
+    /// use core_reloc_loader::{KallsymsSource, Loader};
     /// let text = "0 t btrfs_getattr\t[btrfs]\n";
-    /// let loader = core_reloc_loader::Loader::new().kallsyms(core_reloc_loader::KallsymsSource::Text(text.into()));
+    /// let mut loader = Loader::new();
+    /// loader.kallsyms(KallsymsSource::Text(text.into()));
     /// ```
-    pub fn kallsyms(mut self, kallsyms: KallsymsSource) -> Loader {
+    pub fn kallsyms(&mut self, kallsyms: KallsymsSource) -> &mut Self {
         self.kallsyms = kallsyms;
         self
     }
@@ -220,50 +310,90 @@ impl Loader {
     /// Makes warnings errors: a type found only in an unsearched module, a module that could
     /// not be searched, and `target_type_id` resolving to a module type.
     ///
+    /// # Examples
+    ///
     /// ```
-    /// let loader = core_reloc_loader::Loader::new().strict(true);
+    /// let mut loader = core_reloc_loader::Loader::new();
+    /// loader.strict(true);
     /// ```
-    pub fn strict(mut self, strict: bool) -> Loader {
+    pub fn strict(&mut self, strict: bool) -> &mut Self {
         self.strict = strict;
         self
     }
 
+    /// Forgets the kernel's BTF opened so far, so the next relocation lists the modules again
+    /// (those loaded since) and parses what it needs afresh. Loaders cloned from this one
+    /// share the refresh. A [`KernelBtf::Shared`] composite is kept as it is.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let loader = core_reloc_loader::Loader::new();
+    /// let before = loader.load_file("probe.bpf.o")?;
+    /// // `modprobe btrfs` happened: module search by type name now sees btrfs too.
+    /// loader.refresh();
+    /// let after = loader.load_file("probe.bpf.o")?;
+    /// # Ok::<(), core_reloc_loader::LoadError>(())
+    /// ```
+    pub fn refresh(&self) -> &Self {
+        *self.cache() = None;
+        self
+    }
+
     /// The kernel's BTF, opened on first use and kept for later objects.
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// let loader = core_reloc_loader::Loader::new();
     /// println!("{} modules have BTF", loader.composite()?.module_names().len());
     /// # Ok::<(), core_reloc_loader::LoadError>(())
     /// ```
-    pub fn composite(&self) -> Result<&Arc<CompositeBtf>, LoadError> {
-        if let Some(composite) = self.composite.get() {
-            return Ok(composite);
+    pub fn composite(&self) -> Result<Arc<CompositeBtf>, LoadError> {
+        let mut cache = self.cache();
+        if let Some(composite) = cache.as_ref() {
+            return Ok(composite.clone());
         }
-        let opened = match &self.source {
-            BtfSource::System => Arc::new(CompositeBtf::from_sys()?),
-            BtfSource::Directory(path) => Arc::new(CompositeBtf::from_dir(path)?),
-            BtfSource::Composite(composite) => composite.clone(),
+        let opened = self.kernel_btf.open()?;
+        *cache = Some(opened.clone());
+        Ok(opened)
+    }
+
+    /// The composite, listed again when it lacks one of `modules` and the source can say more.
+    fn composite_with(&self, modules: &[&str]) -> Result<Arc<CompositeBtf>, LoadError> {
+        let composite = self.composite()?;
+        let missing = modules.iter().find(|module| !composite.has_module(module));
+        let Some(missing) = missing.filter(|_| self.kernel_btf.can_relist()) else {
+            return Ok(composite);
         };
-        Ok(self.composite.get_or_init(|| opened))
+        log::debug!("module {missing} is not listed in the kernel's BTF: listing modules again");
+        let reopened = self.kernel_btf.open()?;
+        *self.cache() = Some(reopened.clone());
+        Ok(reopened)
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Option<Arc<CompositeBtf>>> {
+        // The guarded value is a plain Option<Arc>: a panic elsewhere cannot leave it torn.
+        self.composite
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Relocates an object file without loading it.
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// let relocated = core_reloc_loader::Loader::new().relocate_file("probe.bpf.o")?;
     /// std::fs::write("probe.relocated.o", &relocated.bytes).unwrap();
     /// # Ok::<(), core_reloc_loader::LoadError>(())
     /// ```
-    pub fn relocate_file(&self, path: impl AsRef<Path>) -> Result<Relocated, LoadError> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| LoadError::ReadObject {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        self.relocate(&bytes)
+    pub fn relocate_file(&self, path: impl AsRef<Path>) -> Result<RelocatedObject, LoadError> {
+        self.relocate(&read_object(path.as_ref())?)
     }
-
     /// Relocates an object without loading it: the bytes aya would get, and the report.
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// let bytes = std::fs::read("probe.bpf.o").unwrap();
@@ -271,17 +401,26 @@ impl Loader {
     /// assert!(relocated.report.fixups.iter().all(|f| !f.poisoned()));
     /// # Ok::<(), core_reloc_loader::LoadError>(())
     /// ```
-    pub fn relocate(&self, bytes: &[u8]) -> Result<Relocated, LoadError> {
+    pub fn relocate(&self, bytes: &[u8]) -> Result<RelocatedObject, LoadError> {
         let object = BpfObject::parse(bytes)?;
         if object.record_count() == 0 {
             // Nothing to relocate: no BTF is opened at all.
-            return Ok(Relocated {
+            return Ok(RelocatedObject {
                 bytes: bytes.to_vec(),
                 report: Report::default(),
             });
         }
         let local = pipeline::local_btf(&object)?;
-        let composite = self.composite()?;
+        let owners = if self.search.attach_targets() {
+            self.attach_target_owners(&object)?
+        } else {
+            Vec::new()
+        };
+        let wanted: Vec<&str> = (self.modules.iter().map(String::as_str))
+            .chain(owners.iter().map(|owner| owner.module.as_str()))
+            .collect();
+        let composite = self.composite_with(&wanted)?;
+        let composite = composite.as_ref();
         let mut report = Report::default();
 
         let mut policy = ModulePolicy {
@@ -299,8 +438,19 @@ impl Loader {
             }
             policy.explicit.push(module.clone());
         }
-        if self.search.attach_targets() {
-            self.add_attach_target_modules(&object, composite, &mut policy, &mut report)?;
+        for owner in owners {
+            if composite.has_module(&owner.module) {
+                policy.attach_targets.push(AttachModule {
+                    section: owner.section,
+                    module: owner.module,
+                    symbol: owner.symbol,
+                });
+            } else {
+                report.warnings.push(Warning::AttachModuleWithoutBtf {
+                    section: owner.section,
+                    module: owner.module,
+                });
+            }
         }
 
         let selection = pipeline::select_targets(composite, &object, &local, &policy)?;
@@ -348,7 +498,7 @@ impl Loader {
         for warning in &report.warnings {
             log::warn!("{warning}");
         }
-        Ok(Relocated {
+        Ok(RelocatedObject {
             bytes: relocated.bytes,
             report,
         })
@@ -356,20 +506,51 @@ impl Loader {
 
     /// Relocates and loads an object file with a default [`aya::EbpfLoader`].
     ///
+    /// # Examples
+    ///
+    /// A C object (`clang -g -O2 -target bpf`) reading btrfs's structs:
+    ///
     /// ```no_run
-    /// let ebpf = core_reloc_loader::Loader::new().with_module_btf("btrfs").load_file("probe.bpf.o")?;
-    /// # Ok::<(), core_reloc_loader::LoadError>(())
+    /// use aya::programs::KProbe;
+    /// let mut ebpf = core_reloc_loader::Loader::new()
+    ///     .with_module_btf("btrfs")
+    ///     .load_file("btrfs_getattr.bpf.o")?;
+    /// let program: &mut KProbe = ebpf.program_mut("btrfs_getattr_probe").unwrap().try_into()?;
+    /// program.load()?;
+    /// program.attach("btrfs_getattr", 0)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn load_file(&self, path: impl AsRef<Path>) -> Result<aya::Ebpf, LoadError> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| LoadError::ReadObject {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        self.load(&bytes)
+        self.load(&read_object(path.as_ref())?)
+    }
+
+    /// Relocates and loads an object file with an [`aya::EbpfLoader`] the caller configured;
+    /// see [`Loader::load_with`].
+    ///
+    /// # Examples
+    ///
+    /// A Rust object (aya-ebpf, built for `bpfel-unknown-none`) with a global set before load:
+    ///
+    /// ```no_run
+    /// let pid: u32 = std::process::id();
+    /// let mut aya_loader = aya::EbpfLoader::new();
+    /// aya_loader.override_global("TARGET_TGID", &pid, true);
+    /// let (ebpf, report) = core_reloc_loader::Loader::new()
+    ///     .with_module_btf("btrfs")
+    ///     .load_file_with("target/bpfel-unknown-none/release/probe", &mut aya_loader)?;
+    /// # Ok::<(), core_reloc_loader::LoadError>(())
+    /// ```
+    pub fn load_file_with(
+        &self,
+        path: impl AsRef<Path>,
+        aya_loader: &mut aya::EbpfLoader<'_>,
+    ) -> Result<(aya::Ebpf, Report), LoadError> {
+        self.load_with(&read_object(path.as_ref())?, aya_loader)
     }
 
     /// Relocates and loads an object with a default [`aya::EbpfLoader`].
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// let bytes = std::fs::read("probe.bpf.o").unwrap();
@@ -385,11 +566,17 @@ impl Loader {
     /// (globals, map pin paths, max entries, extensions, verifier log level, ...). Returns
     /// the report too, for [`Loader::load_program`] diagnostics.
     ///
+    /// aya's own CO-RE does nothing here (the records are hidden from it), so its
+    /// [`btf`](aya::EbpfLoader::btf) / [`btf_source`](aya::EbpfLoader::btf_source) settings
+    /// are only used for typed `__ksym` externs; without those, aya reads no target BTF.
+    ///
+    /// # Examples
+    ///
     /// ```no_run
     /// let bytes = std::fs::read("probe.bpf.o").unwrap();
     /// let pid: u32 = std::process::id();
     /// let mut aya_loader = aya::EbpfLoader::new();
-    /// aya_loader.set_global("target_pid", &pid, true);
+    /// aya_loader.override_global("target_pid", &pid, true);
     /// let (ebpf, report) = core_reloc_loader::Loader::new().load_with(&bytes, &mut aya_loader)?;
     /// # Ok::<(), core_reloc_loader::LoadError>(())
     /// ```
@@ -406,6 +593,8 @@ impl Loader {
     /// Loads one program through `load` (e.g. `|p: &mut KProbe| p.load()`) and, when the
     /// verifier rejects an instruction this loader poisoned, says which CO-RE relocation
     /// failed instead of `invalid func unknown#195896080`.
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// use aya::programs::KProbe;
@@ -436,13 +625,8 @@ impl Loader {
         load(program).map_err(|source| diagnose(report, name, section, source))
     }
 
-    fn add_attach_target_modules(
-        &self,
-        object: &BpfObject<'_>,
-        composite: &CompositeBtf,
-        policy: &mut ModulePolicy,
-        report: &mut Report,
-    ) -> Result<(), LoadError> {
+    /// The modules that own the programs' attach targets, from kallsyms.
+    fn attach_target_owners(&self, object: &BpfObject<'_>) -> Result<Vec<AttachOwner>, LoadError> {
         let targets: Vec<(&str, String)> = object
             .program_sections()
             .iter()
@@ -452,10 +636,10 @@ impl Loader {
             })
             .collect();
         if targets.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let text: Arc<str> = match &self.kallsyms {
-            KallsymsSource::None => return Ok(()),
+            KallsymsSource::None => return Ok(Vec::new()),
             KallsymsSource::Text(text) => text.clone(),
             KallsymsSource::Proc => std::fs::read_to_string("/proc/kallsyms")
                 .map_err(|source| LoadError::Kallsyms {
@@ -466,26 +650,19 @@ impl Loader {
         };
         let symbols: Vec<&str> = targets.iter().map(|(_, symbol)| symbol.as_str()).collect();
         let owners = kallsyms::owners_of(&text, &symbols)?;
+        let mut found = Vec::new();
         for (section, symbol) in &targets {
             for owner in owners.get(symbol.as_str()).into_iter().flatten() {
-                let SymbolOwner::Module(module) = owner else {
-                    continue;
-                };
-                if composite.has_module(module) {
-                    policy.attach_targets.push(AttachModule {
+                if let SymbolOwner::Module(module) = owner {
+                    found.push(AttachOwner {
                         section: section.to_string(),
-                        module: module.to_string(),
                         symbol: symbol.clone(),
-                    });
-                } else {
-                    report.warnings.push(Warning::AttachModuleWithoutBtf {
-                        section: section.to_string(),
                         module: module.to_string(),
                     });
                 }
             }
         }
-        Ok(())
+        Ok(found)
     }
 
     /// Warns about relocations that found nothing while a module not searched has the type
@@ -577,6 +754,21 @@ impl Loader {
             }
         }
     }
+}
+
+/// A module that owns a program's attach target.
+struct AttachOwner {
+    section: String,
+    symbol: String,
+    module: String,
+}
+
+/// Reads an object file.
+fn read_object(path: &Path) -> Result<Vec<u8>, LoadError> {
+    std::fs::read(path).map_err(|source| LoadError::ReadObject {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn fixup_reports(

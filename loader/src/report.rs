@@ -1,5 +1,5 @@
 //! What the loader did: every fixup with its origin, modules parsed and why, bytes read, and
-//! warnings. The `core-reloc` tool prints exactly this.
+//! warnings. The `core-reloc` tool (package `core-reloc-cli`) prints exactly this.
 
 use std::fmt;
 

@@ -47,7 +47,7 @@ mod value;
 use std::collections::BTreeMap;
 
 use crate::BtfOrigin;
-use crate::btf::{Btf, Endian, TypeId};
+use crate::btf::{Btf, Endianness, TypeId};
 use crate::ext::{CoreRelo, CoreReloKind};
 use crate::fixup::{Fixup, MemSize, PoisonReason, RelocationSite};
 use crate::target::TargetRef;
@@ -207,7 +207,7 @@ pub struct Engine<'l, 't> {
     local: &'l Btf<'l>,
     targets: &'t Targets<'t>,
     options: EngineOptions,
-    endian: Endian,
+    endian: Endianness,
 }
 
 /// A record whose local side is known: what the engine needs to score candidates.
