@@ -59,6 +59,8 @@
 //! ```
 
 pub mod btf;
+pub mod btf_dump;
+pub mod btf_file;
 pub mod bytes;
 pub mod callgraph;
 pub mod composite;
@@ -66,10 +68,12 @@ pub mod engine;
 pub mod ext;
 pub mod fixup;
 pub mod kallsyms;
+pub mod named;
 pub mod object;
 pub mod origin;
 pub mod patch;
 pub mod pipeline;
+pub mod split_base;
 pub mod target;
 
 pub use composite::CompositeBtf;

@@ -10,12 +10,14 @@ use crate::btf::{Btf, BtfError};
 use crate::callgraph::{self, CallGraphError, ProgramCode, TEXT_SECTION};
 use crate::composite::{CompositeBtf, ModuleError, ParseReason};
 use crate::engine::{
-    Engine, EngineOptions, ModuleRole, ProgramRecords, ReloError, Resolution, Targets,
-    essential_name, want_record_types,
+    Engine, EngineOptions, ModuleRole, NamedSection, ProgramRecords, ReloError, Resolution,
+    Targets, essential_name, resolve_named, want_named_types, want_record_types,
 };
 use crate::ext::{CoreRelo, CoreReloKind};
 use crate::fixup::{Fixup, RelocationSite};
+use crate::named::elf::NamedSite;
 use crate::object::{BpfObject, ObjectError, PatchedObject};
+use crate::patch::Patched;
 
 /// The resolution of one record, with where it applies.
 #[derive(Debug)]
@@ -62,9 +64,112 @@ pub enum LocalBtfError {
     },
 }
 
-/// Declares every record's local type to `targets` (see [`want_record_types`]).
+/// Declares every record's local type, and every named relocation's root type, to `targets`
+/// (see [`want_record_types`], [`want_named_types`]).
 pub fn want_object_types(object: &BpfObject<'_>, local: &Btf<'_>, targets: &mut Targets<'_>) {
     want_record_types(local, object.records().map(|record| &record.relo), targets);
+    want_named_types(
+        object.named_relocations().iter().map(|named| &named.reloc),
+        targets,
+    );
+}
+
+/// The resolution of one named relocation ([`crate::named`]).
+#[derive(Debug)]
+pub struct NamedResolution<'o> {
+    /// The program section.
+    pub section: &'o str,
+    /// The relocation as found in the object.
+    pub named: NamedSite,
+    /// The fixup and its explanation, or why there is none.
+    pub result: Result<Resolution, ReloError>,
+}
+
+/// Resolves every named relocation of `object`, in object order, with the same targets as
+/// its `.BTF.ext` records (see [`resolve_named`] for the binding rule).
+///
+/// ```no_run
+/// use core_reloc::composite::CompositeBtf;
+/// use core_reloc::object::BpfObject;
+/// use core_reloc::pipeline::{self, ModulePolicy};
+/// let composite = CompositeBtf::from_sys()?;
+/// let bytes = std::fs::read("probe.o")?;
+/// let object = BpfObject::parse(&bytes)?;
+/// let local = pipeline::local_btf(&object)?;
+/// let selection = pipeline::select_targets(&composite, &object, &local, &ModulePolicy::default())?;
+/// let records =
+///     pipeline::resolve_object(&object, &local, &selection.targets, &[], Default::default())?;
+/// let named = pipeline::resolve_named_object(&object, &selection.targets, &[]);
+/// let mut relocated = pipeline::apply(&object, &records)?;
+/// pipeline::apply_named(&object, &mut relocated.bytes, &named)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn resolve_named_object<'o>(
+    object: &BpfObject<'o>,
+    targets: &Targets<'_>,
+    attach: &[AttachModule],
+) -> Vec<NamedResolution<'o>> {
+    let sites = object.named_relocations();
+    let sections: Vec<NamedSection> = object
+        .program_sections()
+        .iter()
+        .map(|section| NamedSection {
+            section_index: section.index,
+            name: section.name.to_string(),
+            attach_modules: attach_modules(attach, section.name),
+        })
+        .collect();
+    resolve_named(sites, targets, &sections)
+        .into_iter()
+        .zip(sites)
+        .map(|(result, named)| NamedResolution {
+            section: object
+                .program_section(named.site.section_index)
+                .map_or("?", |program| program.name),
+            named: named.clone(),
+            result,
+        })
+        .collect()
+}
+
+/// The modules owning the attach target of the program in `section`.
+fn attach_modules(attach: &[AttachModule], section: &str) -> Vec<BtfOrigin> {
+    attach
+        .iter()
+        .filter(|attach| attach.section == section)
+        .map(|attach| BtfOrigin::module(&attach.module))
+        .collect()
+}
+
+/// Writes the named relocations' values into `bytes` (the output of [`apply`]) and removes
+/// their relocation entries, when every one resolved; otherwise the failures.
+pub fn apply_named(
+    object: &BpfObject<'_>,
+    bytes: &mut [u8],
+    resolutions: &[NamedResolution<'_>],
+) -> Result<Vec<(RelocationSite, Patched)>, ApplyError> {
+    let failures: Vec<RecordFailure> = resolutions
+        .iter()
+        .filter_map(|resolution| {
+            let error = resolution.result.as_ref().err()?;
+            Some(RecordFailure {
+                section: resolution.section.to_string(),
+                program: resolution.section.to_string(),
+                error: error.clone(),
+            })
+        })
+        .collect();
+    if !failures.is_empty() {
+        return Err(ApplyError::Unresolved { failures });
+    }
+    let fixups: Vec<Fixup> = resolutions
+        .iter()
+        .filter_map(|resolution| resolution.result.as_ref().ok())
+        .map(|resolution| resolution.fixup)
+        .collect();
+    crate::named::elf::apply(object, bytes, &fixups).map_err(|error| ApplyError::Object {
+        source: ObjectError::Named(error),
+    })
 }
 
 /// The module that owns a program's attach target (from kallsyms): its candidates come right
@@ -91,11 +196,7 @@ fn program_records<'o>(
         .iter()
         .map(|program| ProgramRecords {
             name: program.section.to_string(),
-            attach_modules: attach
-                .iter()
-                .filter(|attach| attach.section == program.section)
-                .map(|attach| BtfOrigin::module(&attach.module))
-                .collect(),
+            attach_modules: attach_modules(attach, program.section),
             records: records
                 .iter()
                 .filter(|record| {
@@ -422,6 +523,19 @@ fn missing_names(
                 continue;
             }
             missing.push(essential_name(name).to_string());
+        }
+    }
+    for named in object.named_relocations() {
+        let section = object
+            .program_section(named.site.section_index)
+            .map_or("", |section| section.name);
+        let reloc = &named.reloc;
+        if !targets.has_unsearched_candidate(
+            &reloc.type_name,
+            reloc.type_kind,
+            &attach_modules(attach, section),
+        ) {
+            missing.push(essential_name(&reloc.type_name).to_string());
         }
     }
     missing.sort();

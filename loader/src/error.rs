@@ -76,6 +76,9 @@ pub enum LoadError {
         #[source]
         source: aya::programs::ProgramError,
     },
+    /// A program bound to module BTF (module attach target, module kfunc) could not be loaded.
+    #[error(transparent)]
+    ModuleLoad(#[from] crate::ModuleLoadError),
     /// Loading a program failed for another reason.
     #[error("program {program} failed to load")]
     Program {

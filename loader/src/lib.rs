@@ -26,8 +26,11 @@
 //! of one tier that disagree are an ambiguity error (see [`core_reloc::engine`]).
 
 pub mod attach;
+pub mod btf_attach;
 mod error;
+mod module_load;
 mod report;
+pub mod sys;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -35,13 +38,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use core_reloc::btf::Btf;
 use core_reloc::composite::CompositeBtf;
-use core_reloc::engine::{EngineOptions, Resolution, essential_name};
+use core_reloc::engine::{EngineOptions, ReloError, Resolution, essential_name};
 use core_reloc::kallsyms::{self, SymbolOwner};
 use core_reloc::object::BpfObject;
 use core_reloc::patch::Patched;
-use core_reloc::pipeline::{self, AttachModule, ModulePolicy, RecordResolution};
+use core_reloc::pipeline::{self, AttachModule, ModulePolicy, NamedResolution, RecordResolution};
 
 pub use error::LoadError;
+pub use module_load::{Attachment, BtfProgram, ModuleEbpf, ModuleLoadError};
 pub use report::{Failure, FixupReport, ModuleReport, PoisonedSite, Report, Warning};
 
 /// Which modules, beyond those named explicitly, are searched for CO-RE candidates.
@@ -91,8 +95,26 @@ impl ModuleSearch {
 pub enum KernelBtf {
     /// `/sys/kernel/btf` of the running kernel (vmlinux memory-mapped where allowed).
     System,
-    /// A directory laid out like `/sys/kernel/btf` (e.g. offline BTF of another kernel).
+    /// A directory laid out like `/sys/kernel/btf` (e.g. offline BTF of another kernel):
+    /// `vmlinux` (raw BTF or the vmlinux ELF) and one file per module (raw BTF, `*.ko`,
+    /// `*.ko.xz`, `*.ko.zst`).
     Directory(PathBuf),
+    /// A vmlinux file and module files, each raw BTF or an ELF file with `.BTF`, possibly
+    /// xz or zstd compressed ([`CompositeBtf::from_files`]).
+    Files {
+        /// vmlinux: raw BTF or the vmlinux ELF.
+        vmlinux: PathBuf,
+        /// `(module name, file)` pairs.
+        modules: Vec<(String, PathBuf)>,
+    },
+    /// A vmlinux file and the `*.ko[.xz|.zst]` modules of a `/lib/modules/<release>` tree
+    /// ([`CompositeBtf::from_module_tree`]).
+    ModuleTree {
+        /// vmlinux: raw BTF or the vmlinux ELF.
+        vmlinux: PathBuf,
+        /// The module tree.
+        tree: PathBuf,
+    },
     /// An already opened composite, shared between loaders. It is never re-listed: modules
     /// it does not have stay unknown.
     Shared(Arc<CompositeBtf>),
@@ -104,6 +126,15 @@ impl KernelBtf {
         Ok(match self {
             KernelBtf::System => Arc::new(CompositeBtf::from_sys()?),
             KernelBtf::Directory(path) => Arc::new(CompositeBtf::from_dir(path)?),
+            KernelBtf::Files { vmlinux, modules } => Arc::new(CompositeBtf::from_files(
+                vmlinux,
+                modules
+                    .iter()
+                    .map(|(name, path)| (name.clone(), path.clone())),
+            )?),
+            KernelBtf::ModuleTree { vmlinux, tree } => {
+                Arc::new(CompositeBtf::from_module_tree(vmlinux, tree)?)
+            }
             KernelBtf::Shared(composite) => composite.clone(),
         })
     }
@@ -259,6 +290,8 @@ impl Loader {
 
     /// Reads BTF from a directory laid out like `/sys/kernel/btf`: a `vmlinux` file and one
     /// file per module (what `cargo xtask kernels` writes to `target/kernels/<series>/btf`).
+    /// Files are told apart by content: `vmlinux` may be the vmlinux ELF, and modules may be
+    /// `*.ko`, `*.ko.xz` or `*.ko.zst` files (named `btrfs.ko.xz` for module `btrfs`).
     ///
     /// # Examples
     ///
@@ -268,6 +301,37 @@ impl Loader {
     /// ```
     pub fn btf_directory(&mut self, path: impl Into<PathBuf>) -> &mut Self {
         self.kernel_btf(KernelBtf::Directory(path.into()))
+    }
+
+    /// Reads vmlinux and the named modules from files, each raw BTF or an ELF file with
+    /// `.BTF` (a vmlinux ELF, a `.ko`), possibly xz or zstd compressed. Only these modules
+    /// exist for this loader; name them with [`with_module_btf`](Self::with_module_btf) to
+    /// search them explicitly.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut loader = core_reloc_loader::Loader::new();
+    /// loader
+    ///     .btf_files("target/kernels/6.12/vmlinux", [("btrfs", "target/kernels/6.12/modules/btrfs.ko")])
+    ///     .with_module_btf("btrfs");
+    /// ```
+    pub fn btf_files<N, P>(
+        &mut self,
+        vmlinux: impl Into<PathBuf>,
+        modules: impl IntoIterator<Item = (N, P)>,
+    ) -> &mut Self
+    where
+        N: Into<String>,
+        P: Into<PathBuf>,
+    {
+        self.kernel_btf(KernelBtf::Files {
+            vmlinux: vmlinux.into(),
+            modules: modules
+                .into_iter()
+                .map(|(name, path)| (name.into(), path.into()))
+                .collect(),
+        })
     }
 
     /// Sets where the kernel's BTF comes from.
@@ -403,7 +467,7 @@ impl Loader {
     /// ```
     pub fn relocate(&self, bytes: &[u8]) -> Result<RelocatedObject, LoadError> {
         let object = BpfObject::parse(bytes)?;
-        if object.record_count() == 0 {
+        if object.record_count() == 0 && object.named_relocations().is_empty() {
             // Nothing to relocate: no BTF is opened at all.
             return Ok(RelocatedObject {
                 bytes: bytes.to_vec(),
@@ -460,7 +524,7 @@ impl Loader {
             }
             report.warnings.push(Warning::ModuleFailed {
                 module: failure.module().to_string(),
-                error: failure.to_string(),
+                error: with_causes(failure),
             });
         }
         let options = EngineOptions {
@@ -473,21 +537,25 @@ impl Loader {
             &policy.attach_targets,
             options,
         )?;
-        let failures: Vec<Failure> = pipeline::failures(&resolutions)
-            .into_iter()
-            .map(Failure::from)
-            .collect();
+        let named =
+            pipeline::resolve_named_object(&object, &selection.targets, &policy.attach_targets);
+        let entries = entries(&local, &resolutions, &named);
+        let failures = failures(&entries);
         if !failures.is_empty() {
             return Err(LoadError::Relocation { failures });
         }
-        let relocated = pipeline::apply(&object, &resolutions).map_err(|error| match error {
+        let apply_error = |error| match error {
             pipeline::ApplyError::Unresolved { failures } => LoadError::Relocation {
                 failures: failures.into_iter().map(Failure::from).collect(),
             },
             error => LoadError::Apply(error),
-        })?;
-        report.fixups = fixup_reports(&resolutions, &relocated.outcomes);
-        self.check_unsearched_modules(composite, &local, &resolutions, &mut report);
+        };
+        let mut relocated = pipeline::apply(&object, &resolutions).map_err(apply_error)?;
+        let named_outcomes =
+            pipeline::apply_named(&object, &mut relocated.bytes, &named).map_err(apply_error)?;
+        relocated.outcomes.extend(named_outcomes);
+        report.fixups = fixup_reports(&entries, &relocated.outcomes);
+        self.check_unsearched_modules(composite, &entries, &mut report);
         report.programs = program_sections(bytes, &object);
         report.record_stats(&composite.stats());
         if self.strict
@@ -590,6 +658,47 @@ impl Loader {
         Ok((ebpf, relocated.report))
     }
 
+    /// Relocates and loads an object whose programs may attach to module functions
+    /// (`fentry/btrfs:btrfs_getattr`, fexit, tp_btf) or call module kfuncs: aya loads the maps
+    /// and the other programs; the loader loads those with the module's BTF object fd and
+    /// `fd_array` (which aya 0.16 cannot set) and hands them back as aya types, sharing the
+    /// maps.
+    ///
+    /// ```no_run
+    /// let bytes = std::fs::read("fentry.bpf.o").unwrap();
+    /// let mut loaded = core_reloc_loader::Loader::new().load_module_aware(&bytes, &mut aya::EbpfLoader::new())?;
+    /// for attachment in &loaded.attachments {
+    ///     println!("{attachment}");
+    /// }
+    /// let program: &mut aya::programs::FEntry = loaded.program_mut("on_getattr").unwrap().try_into()?;
+    /// program.attach()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn load_module_aware(
+        &self,
+        bytes: &[u8],
+        aya_loader: &mut aya::EbpfLoader<'_>,
+    ) -> Result<ModuleEbpf, LoadError> {
+        let relocated = self.relocate(bytes)?;
+        let kallsyms = self.kallsyms_text()?;
+        let composite = self.composite()?;
+        module_load::load(relocated, &composite, &kallsyms, aya_loader)
+    }
+
+    /// The kallsyms text attach targets are looked up in; empty for [`KallsymsSource::None`].
+    fn kallsyms_text(&self) -> Result<Arc<str>, LoadError> {
+        Ok(match &self.kallsyms {
+            KallsymsSource::None => "".into(),
+            KallsymsSource::Text(text) => text.clone(),
+            KallsymsSource::Proc => std::fs::read_to_string("/proc/kallsyms")
+                .map_err(|source| LoadError::Kallsyms {
+                    path: "/proc/kallsyms".into(),
+                    source,
+                })?
+                .into(),
+        })
+    }
+
     /// Loads one program through `load` (e.g. `|p: &mut KProbe| p.load()`) and, when the
     /// verifier rejects an instruction this loader poisoned, says which CO-RE relocation
     /// failed instead of `invalid func unknown#195896080`.
@@ -638,16 +747,10 @@ impl Loader {
         if targets.is_empty() {
             return Ok(Vec::new());
         }
-        let text: Arc<str> = match &self.kallsyms {
-            KallsymsSource::None => return Ok(Vec::new()),
-            KallsymsSource::Text(text) => text.clone(),
-            KallsymsSource::Proc => std::fs::read_to_string("/proc/kallsyms")
-                .map_err(|source| LoadError::Kallsyms {
-                    path: "/proc/kallsyms".into(),
-                    source,
-                })?
-                .into(),
-        };
+        if matches!(self.kallsyms, KallsymsSource::None) {
+            return Ok(Vec::new());
+        }
+        let text = self.kallsyms_text()?;
         let symbols: Vec<&str> = targets.iter().map(|(_, symbol)| symbol.as_str()).collect();
         let owners = kallsyms::owners_of(&text, &symbols)?;
         let mut found = Vec::new();
@@ -671,28 +774,20 @@ impl Loader {
     fn check_unsearched_modules(
         &self,
         composite: &CompositeBtf,
-        local: &Btf<'_>,
-        resolutions: &[RecordResolution<'_>],
+        entries: &[Entry<'_>],
         report: &mut Report,
     ) {
-        let type_name = |resolution: &RecordResolution<'_>| {
-            local
-                .type_name(core_reloc::btf::TypeId(resolution.record.type_id))
-                .map(essential_name)
-                .unwrap_or("")
-                .to_string()
-        };
-        let found_nothing = |resolution: &RecordResolution<'_>| {
-            resolution.result.as_ref().is_ok_and(|resolved| {
+        let found_nothing = |entry: &Entry<'_>| {
+            entry.result.as_ref().is_ok_and(|resolved| {
                 resolved.target.is_none()
                     && resolved.candidates.is_empty()
-                    && resolution.record.kind != core_reloc::ext::CoreReloKind::TypeIdLocal
+                    && entry.kind != core_reloc::ext::CoreReloKind::TypeIdLocal
             })
         };
-        let mut names: Vec<String> = resolutions
+        let mut names: Vec<String> = entries
             .iter()
-            .filter(|resolution| found_nothing(resolution))
-            .map(type_name)
+            .filter(|entry| found_nothing(entry))
+            .map(|entry| entry.type_name.clone())
             .filter(|name| !name.is_empty())
             .collect();
         names.sort();
@@ -714,13 +809,13 @@ impl Loader {
                 })
                 .collect()
         };
-        for resolution in resolutions {
-            let Ok(resolved) = &resolution.result else {
+        for entry in entries {
+            let Ok(resolved) = entry.result else {
                 continue;
             };
-            let modules = if found_nothing(resolution) {
+            let modules = if found_nothing(entry) {
                 unsearched
-                    .get(&type_name(resolution))
+                    .get(&entry.type_name)
                     .cloned()
                     .unwrap_or_default()
             } else {
@@ -728,19 +823,19 @@ impl Loader {
             };
             if !modules.is_empty() {
                 report.warnings.push(Warning::TypeInUnsearchedModule {
-                    record_index: resolution.site.record_index,
-                    kind: resolution.record.kind,
+                    record_index: entry.site.record_index,
+                    kind: entry.kind,
                     access: resolved.access.clone(),
-                    type_name: type_name(resolution),
+                    type_name: entry.type_name.clone(),
                     modules: modules.clone(),
                 });
             }
             if resolved.fixup.is_poison() {
                 report.poisoned.push(PoisonedSite {
-                    section: resolution.section.to_string(),
-                    insn: resolution.site.insn_index,
-                    record_index: resolution.site.record_index,
-                    kind: resolution.record.kind,
+                    section: entry.section.to_string(),
+                    insn: entry.site.insn_index,
+                    record_index: entry.site.record_index,
+                    kind: entry.kind,
                     access: resolved.access.clone(),
                     unsearched_modules: modules.clone(),
                 });
@@ -748,7 +843,7 @@ impl Loader {
             if let Some(fixup) = report
                 .fixups
                 .iter_mut()
-                .find(|fixup| fixup.record_index == resolution.site.record_index)
+                .find(|fixup| fixup.record_index == entry.site.record_index)
             {
                 fixup.unsearched_modules = modules;
             }
@@ -771,28 +866,89 @@ fn read_object(path: &Path) -> Result<Vec<u8>, LoadError> {
     })
 }
 
+/// A relocation of either source (`.BTF.ext` record or named relocation), as the report
+/// sees it.
+struct Entry<'a> {
+    section: &'a str,
+    /// The program whose binding decided it (its entry section).
+    program: &'a str,
+    site: core_reloc::fixup::RelocationSite,
+    kind: core_reloc::ext::CoreReloKind,
+    /// The root type's essential name.
+    type_name: String,
+    /// The extern symbol of a named relocation.
+    symbol: Option<&'a str>,
+    result: &'a Result<Resolution, ReloError>,
+}
+
+/// Both sources in record-index order: `.BTF.ext` records, then named relocations.
+fn entries<'a>(
+    local: &Btf<'_>,
+    records: &'a [RecordResolution<'a>],
+    named: &'a [NamedResolution<'a>],
+) -> Vec<Entry<'a>> {
+    let records = records.iter().map(|resolution| Entry {
+        section: resolution.section,
+        program: resolution.program,
+        site: resolution.site,
+        kind: resolution.record.kind,
+        type_name: local
+            .type_name(core_reloc::btf::TypeId(resolution.record.type_id))
+            .map(essential_name)
+            .unwrap_or("")
+            .to_string(),
+        symbol: None,
+        result: &resolution.result,
+    });
+    let named = named.iter().map(|resolution| Entry {
+        section: resolution.section,
+        program: resolution.section,
+        site: resolution.named.site,
+        kind: resolution.named.reloc.kind,
+        type_name: essential_name(&resolution.named.reloc.type_name).to_string(),
+        symbol: Some(resolution.named.symbol.as_str()),
+        result: &resolution.result,
+    });
+    records.chain(named).collect()
+}
+
+fn failures(entries: &[Entry<'_>]) -> Vec<Failure> {
+    entries
+        .iter()
+        .filter_map(|entry| {
+            let error: &ReloError = entry.result.as_ref().err()?;
+            Some(Failure {
+                section: entry.section.to_string(),
+                program: entry.program.to_string(),
+                error: error.clone(),
+            })
+        })
+        .collect()
+}
+
 fn fixup_reports(
-    resolutions: &[RecordResolution<'_>],
+    entries: &[Entry<'_>],
     outcomes: &[(core_reloc::fixup::RelocationSite, Patched)],
 ) -> Vec<FixupReport> {
-    resolutions
+    entries
         .iter()
-        .filter_map(|resolution| {
-            let resolved: &Resolution = resolution.result.as_ref().ok()?;
+        .filter_map(|entry| {
+            let resolved: &Resolution = entry.result.as_ref().ok()?;
             let patched = outcomes
                 .iter()
-                .find(|(site, _)| *site == resolution.site)
+                .find(|(site, _)| *site == entry.site)
                 .map(|(_, patched)| patched);
             let (old, new) = match patched {
                 Some(Patched::Rewritten { old, new, .. }) => (*old, Some(*new)),
                 Some(Patched::Poisoned { .. }) | None => (resolved.fixup.orig_val, None),
             };
             Some(FixupReport {
-                record_index: resolution.site.record_index,
-                section: resolution.section.to_string(),
-                insn: resolution.site.insn_index,
-                kind: resolution.record.kind,
-                program: resolution.program.to_string(),
+                record_index: entry.site.record_index,
+                section: entry.section.to_string(),
+                program: entry.program.to_string(),
+                insn: entry.site.insn_index,
+                kind: entry.kind,
+                symbol: entry.symbol.map(str::to_string),
                 local_type: resolved.local_type.clone(),
                 spec: resolved.spec.clone(),
                 access: resolved.access.clone(),
@@ -847,4 +1003,16 @@ fn diagnose(
         program: name.to_string(),
         source,
     }
+}
+
+/// An error and its causes on one line (errors do not repeat their source in their message).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

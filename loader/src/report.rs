@@ -22,9 +22,12 @@ pub struct FixupReport {
     pub insn: usize,
     /// The relocation kind.
     pub kind: CoreReloKind,
+    /// For a named relocation (an extern `core_reloc:` symbol, see [`core_reloc::named`]):
+    /// the symbol; `None` for a `.BTF.ext` record.
+    pub symbol: Option<String>,
     /// The local root type, e.g. `struct btrfs_inode`.
     pub local_type: TypeName,
-    /// The access string, e.g. `0:3:1`.
+    /// The access string, e.g. `0:3:1`; empty for a named relocation (see `symbol`).
     pub spec: RawSpec,
     /// The access, e.g. `struct btrfs_inode.vfs_inode.i_ino`.
     pub access: AccessPath,
@@ -52,9 +55,13 @@ impl fmt::Display for FixupReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "#{} {} insn {}: {} {} ({})",
-            self.record_index, self.section, self.insn, self.kind, self.access, self.spec
+            "#{} {} insn {}: {} {} (",
+            self.record_index, self.section, self.insn, self.kind, self.access
         )?;
+        match &self.symbol {
+            Some(symbol) => write!(f, "{symbol})")?,
+            None => write!(f, "{})", self.spec)?,
+        }
         match (&self.target, self.new) {
             (Some(target), Some(new)) => write!(f, " -> {target}: {} => {new}", self.old)?,
             (None, Some(new)) => write!(f, " -> no target: {} => {new}", self.old)?,

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use crate::BtfOrigin;
 
 use crate::btf::{Btf, Kind, TypeId};
-use crate::target::TargetBtf;
+use crate::target::{TargetBtf, TargetRef};
 
 use super::name::{essential_len, essential_name};
 
@@ -50,6 +50,15 @@ struct Roles {
     attach_target: bool,
     explicit: bool,
     searched: bool,
+}
+
+/// A candidate that takes part for one program.
+#[derive(Debug, Clone)]
+pub(crate) struct TieredCandidate<'t> {
+    pub tier: CandidateTier,
+    pub target: TargetRef,
+    pub id: TypeId,
+    pub btf: &'t Btf<'t>,
 }
 
 /// A candidate: index into [`Targets::targets`] and the type id there.
@@ -154,6 +163,38 @@ impl<'t> Targets<'t> {
         } else {
             None
         }
+    }
+
+    /// The candidates for `local_name`/`kind` that take part for a program whose attach
+    /// targets `attach_modules` own: those of the first tier that has any, in search order.
+    pub(crate) fn first_tier(
+        &self,
+        local_name: &str,
+        kind: Kind,
+        attach_modules: &[BtfOrigin],
+    ) -> Vec<TieredCandidate<'t>> {
+        let tiered: Vec<TieredCandidate<'t>> = self
+            .candidates(local_name, kind)
+            .iter()
+            .filter_map(|candidate| {
+                let tier = self.tier(candidate.target, attach_modules)?;
+                let target = self.targets[candidate.target];
+                Some(TieredCandidate {
+                    tier,
+                    target: TargetRef {
+                        origin: target.origin.clone(),
+                        id: candidate.id,
+                    },
+                    id: candidate.id,
+                    btf: target.btf,
+                })
+            })
+            .collect();
+        let best = tiered.iter().map(|candidate| candidate.tier).min();
+        tiered
+            .into_iter()
+            .filter(|candidate| Some(candidate.tier) == best)
+            .collect()
     }
 
     /// Whether `local_name`/`kind` has a candidate in a tier before
@@ -281,9 +322,5 @@ impl<'t> Targets<'t> {
     /// All target BTFs, vmlinux first.
     pub fn targets(&self) -> &[TargetBtf<'t>] {
         &self.targets
-    }
-
-    pub(crate) fn target(&self, index: usize) -> TargetBtf<'t> {
-        self.targets[index]
     }
 }

@@ -95,19 +95,15 @@ impl fmt::Display for TypeName {
 /// One step of an access after its root type.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AccessStep {
-    /// A named member (`.i_ino`); `index` is its position in its struct or union.
+    /// A named member (`.i_ino`).
     Member {
-        /// Position among the members of the struct or union that holds it.
-        index: u32,
         /// The member's name.
         name: String,
     },
     /// An array element, or an index on the root pointer (`[2]`).
     Index(u32),
-    /// An enumerator (`::BTRFS_MAP_DISCARD`); `index` is its position in the enum.
+    /// An enumerator (`::BTRFS_MAP_DISCARD`).
     Enumerator {
-        /// Position among the enum's values.
-        index: u32,
         /// The enumerator's name.
         name: String,
     },
@@ -122,8 +118,8 @@ pub enum AccessStep {
 /// let path = AccessPath {
 ///     root: TypeName { id: TypeId(3), keyword: TypeKeyword::Struct, name: Some("btrfs_inode".into()) },
 ///     steps: vec![
-///         AccessStep::Member { index: 3, name: "vfs_inode".into() },
-///         AccessStep::Member { index: 0, name: "i_ino".into() },
+///         AccessStep::Member { name: "vfs_inode".into() },
+///         AccessStep::Member { name: "i_ino".into() },
 ///     ],
 /// };
 /// assert_eq!(path.to_string(), "struct btrfs_inode.vfs_inode.i_ino");
@@ -142,7 +138,7 @@ impl AccessPath {
     /// The names of the members accessed, outermost first.
     pub fn member_names(&self) -> impl Iterator<Item = &str> {
         self.steps.iter().filter_map(|step| match step {
-            AccessStep::Member { name, .. } => Some(name.as_str()),
+            AccessStep::Member { name } => Some(name.as_str()),
             _ => None,
         })
     }
@@ -153,9 +149,9 @@ impl fmt::Display for AccessPath {
         write!(f, "{}", self.root)?;
         for step in &self.steps {
             match step {
-                AccessStep::Member { name, .. } => write!(f, ".{name}")?,
+                AccessStep::Member { name } => write!(f, ".{name}")?,
                 AccessStep::Index(index) => write!(f, "[{index}]")?,
-                AccessStep::Enumerator { name, .. } => write!(f, "::{name}")?,
+                AccessStep::Enumerator { name } => write!(f, "::{name}")?,
             }
         }
         Ok(())
@@ -402,5 +398,32 @@ impl fmt::Display for ProgramBinding {
             Some(target) => write!(f, " from {target}"),
             None => write!(f, " (no target)"),
         }
+    }
+}
+
+/// Compares with the printed form, so `access == "struct btrfs_inode.vfs_inode.i_ino"` reads as
+/// the explanation does.
+impl PartialEq<str> for AccessPath {
+    fn eq(&self, other: &str) -> bool {
+        self.to_string() == other
+    }
+}
+
+impl PartialEq<&str> for AccessPath {
+    fn eq(&self, other: &&str) -> bool {
+        self.to_string() == *other
+    }
+}
+
+/// Compares with the printed form (`struct btrfs_inode`).
+impl PartialEq<str> for TypeName {
+    fn eq(&self, other: &str) -> bool {
+        self.to_string() == other
+    }
+}
+
+impl PartialEq<&str> for TypeName {
+    fn eq(&self, other: &&str) -> bool {
+        self.to_string() == *other
     }
 }

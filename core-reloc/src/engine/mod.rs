@@ -41,6 +41,7 @@ mod error;
 mod explain;
 mod matching;
 mod name;
+mod named;
 mod spec;
 mod value;
 
@@ -59,8 +60,10 @@ pub use explain::{
     TypeKeyword, TypeName,
 };
 pub use name::essential_name;
+pub use named::{NamedSection, resolve_named, want_named_types};
 pub use spec::MAX_SPEC_LEN;
 
+use candidates::TieredCandidate;
 use matching::{Match, MatchError, match_candidate};
 use spec::{Spec, access_path, parse_local_spec};
 use value::{Value, ValueError};
@@ -444,35 +447,19 @@ impl<'l, 't> Engine<'l, 't> {
             .expect("prepare checked the root type");
         let local_name = self.local.name(&local_root).unwrap_or("");
         // Only the first tier with any candidate takes part.
-        let tiered: Vec<(CandidateTier, TargetRef, TypeId, &'t Btf<'t>)> = self
-            .targets
-            .candidates(local_name, local_root.kind())
-            .iter()
-            .filter_map(|candidate| {
-                let tier = self
-                    .targets
-                    .tier(candidate.target, &program.attach_modules)?;
-                let target = self.targets.target(candidate.target);
-                let target_ref = TargetRef {
-                    origin: target.origin.clone(),
-                    id: candidate.id,
-                };
-                Some((tier, target_ref, candidate.id, target.btf))
-            })
-            .collect();
-        let best_tier = tiered.iter().map(|(tier, ..)| *tier).min();
-        let candidates: Vec<_> = tiered
-            .into_iter()
-            .filter(|(tier, ..)| Some(*tier) == best_tier)
-            .collect();
+        let candidates =
+            self.targets
+                .first_tier(local_name, local_root.kind(), &program.attach_modules);
 
         // evaluations[candidate][record]
         let evaluations: Vec<Vec<Evaluation>> = candidates
             .iter()
-            .map(|(_, target_ref, id, btf)| {
+            .map(|candidate| {
                 group
                     .iter()
-                    .map(|prepared| self.evaluate(prepared, target_ref, btf, *id))
+                    .map(|prepared| {
+                        self.evaluate(prepared, &candidate.target, candidate.btf, candidate.id)
+                    })
                     .collect()
             })
             .collect();
@@ -518,9 +505,9 @@ impl<'l, 't> Engine<'l, 't> {
                 let reports = candidates
                     .iter()
                     .enumerate()
-                    .map(|(c, (tier, target, ..))| CandidateReport {
-                        target: target.clone(),
-                        tier: *tier,
+                    .map(|(c, candidate)| CandidateReport {
+                        target: candidate.target.clone(),
+                        tier: candidate.tier,
                         rejected: match &evaluations[c][r] {
                             Evaluation::Rejected(why) => Some(why.clone()),
                             _ => None,
@@ -529,7 +516,7 @@ impl<'l, 't> Engine<'l, 't> {
                         chosen: Some(c) == chosen,
                     })
                     .collect();
-                let evaluation = chosen.map(|c| (candidates[c].1.clone(), &evaluations[c][r]));
+                let evaluation = chosen.map(|c| (candidates[c].target.clone(), &evaluations[c][r]));
                 (position, self.finish(prepared, reports, evaluation))
             })
             .collect()
@@ -582,7 +569,7 @@ impl<'l, 't> Engine<'l, 't> {
         &self,
         program: &ProgramRecords,
         group: &[Prepared<'l>],
-        candidates: &[(CandidateTier, TargetRef, TypeId, &'t Btf<'t>)],
+        candidates: &[TieredCandidate<'t>],
         evaluations: &[Vec<Evaluation>],
         tied: &[usize],
         misses: usize,
@@ -613,7 +600,7 @@ impl<'l, 't> Engine<'l, 't> {
             return Some(Ambiguity {
                 local_type: prepared.resolution.local_type.clone(),
                 program: program.name.clone(),
-                candidates: tied.iter().map(|&c| candidates[c].1.clone()).collect(),
+                candidates: tied.iter().map(|&c| candidates[c].target.clone()).collect(),
                 misses,
                 record_index: prepared.site.record_index,
                 kind: prepared.kind,

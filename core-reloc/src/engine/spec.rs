@@ -89,7 +89,7 @@ pub(crate) fn is_flexible_array(btf: &Btf<'_>, holder: Option<&Accessor<'_>>, ne
         return false;
     }
     btf.type_by_id(holder.type_id)
-        .is_ok_and(|ty| u32::from(ty.vlen()) == holder.index + 1)
+        .is_ok_and(|ty| ty.vlen() == holder.index + 1)
 }
 
 /// Resolves a record's access string against the local BTF.
@@ -128,7 +128,7 @@ pub(crate) fn parse_local_spec<'b>(
             .ok_or(SpecError::IndexOutOfRange {
                 id,
                 index: first,
-                len: u32::from(ty.vlen()),
+                len: ty.vlen(),
             })?;
         spec.accessors[0].name = Some(btf.str_at(value.name_offset)?);
         return Ok(spec);
@@ -145,7 +145,7 @@ pub(crate) fn parse_local_spec<'b>(
                 .ok_or(SpecError::IndexOutOfRange {
                     id,
                     index,
-                    len: u32::from(ty.vlen()),
+                    len: ty.vlen(),
                 })?;
             spec.bit_offset += u64::from(member.bit_offset);
             if member.name_offset != 0 {
@@ -199,7 +199,6 @@ pub(crate) fn access_path(spec: &Spec<'_>, kind: CoreReloKind) -> AccessPath {
             && let Some(name) = accessor.name
         {
             steps.push(AccessStep::Enumerator {
-                index: accessor.index,
                 name: name.to_string(),
             });
         }
@@ -208,7 +207,6 @@ pub(crate) fn access_path(spec: &Spec<'_>, kind: CoreReloKind) -> AccessPath {
     for (position, accessor) in spec.accessors.iter().enumerate() {
         match accessor.name {
             Some(name) => steps.push(AccessStep::Member {
-                index: accessor.index,
                 name: name.to_string(),
             }),
             None if position > 0 || accessor.index > 0 => {
