@@ -123,6 +123,7 @@ pub enum AccessStep {
 ///     ],
 /// };
 /// assert_eq!(path.to_string(), "struct btrfs_inode.vfs_inode.i_ino");
+/// assert!(path == "struct btrfs_inode.vfs_inode.i_ino" && path != "struct btrfs_inode");
 /// assert_eq!(path.member_names().collect::<Vec<_>>(), ["vfs_inode", "i_ino"]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -401,29 +402,52 @@ impl fmt::Display for ProgramBinding {
     }
 }
 
+/// Whether `value` prints as `text`, without building the string.
+fn prints_as(value: &impl fmt::Display, text: &str) -> bool {
+    struct Compare<'a> {
+        rest: &'a str,
+        equal: bool,
+    }
+    impl fmt::Write for Compare<'_> {
+        fn write_str(&mut self, piece: &str) -> fmt::Result {
+            match self.rest.strip_prefix(piece) {
+                Some(rest) if self.equal => self.rest = rest,
+                _ => self.equal = false,
+            }
+            Ok(())
+        }
+    }
+    let mut compare = Compare {
+        rest: text,
+        equal: true,
+    };
+    let _ = fmt::Write::write_fmt(&mut compare, format_args!("{value}"));
+    compare.equal && compare.rest.is_empty()
+}
+
 /// Compares with the printed form, so `access == "struct btrfs_inode.vfs_inode.i_ino"` reads as
 /// the explanation does.
 impl PartialEq<str> for AccessPath {
     fn eq(&self, other: &str) -> bool {
-        self.to_string() == other
+        prints_as(self, other)
     }
 }
 
 impl PartialEq<&str> for AccessPath {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        prints_as(self, other)
     }
 }
 
 /// Compares with the printed form (`struct btrfs_inode`).
 impl PartialEq<str> for TypeName {
     fn eq(&self, other: &str) -> bool {
-        self.to_string() == other
+        prints_as(self, other)
     }
 }
 
 impl PartialEq<&str> for TypeName {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        prints_as(self, other)
     }
 }
