@@ -54,6 +54,7 @@ use crate::fixup::{Fixup, MemSize, PoisonReason, RelocationSite};
 use crate::target::TargetRef;
 
 pub use candidates::{CandidateTier, ModuleRole, Targets};
+pub use compat::types_are_compatible;
 pub use error::{ErrorAccess, ReloError, ReloErrorKind, SpecError};
 pub use explain::{
     AccessPath, AccessStep, Ambiguity, CandidateResult, ProgramBinding, RawSpec, Rejection,
