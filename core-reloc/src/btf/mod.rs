@@ -35,6 +35,7 @@
 mod builder;
 mod error;
 mod header;
+mod index;
 mod kind;
 mod source;
 pub(crate) mod strings;
@@ -57,7 +58,8 @@ pub use types::{
 
 use crate::bytes::read_u32;
 use header::layout_entry;
-use types::{KIND_MASK, TYPE_HEADER_LEN, VLEN_MASK};
+use index::{Strides, index_types, record_len};
+use types::KIND_MASK;
 
 /// Longest chain of typedefs, modifiers and array element types followed before giving up.
 /// Real kernels need a handful; the limit only exists so that a cycle cannot loop forever.
@@ -73,7 +75,7 @@ pub const POINTER_SIZE: u32 = 8;
 const SCANS_BEFORE_INDEX: u32 = 8;
 
 /// Number of distinct kind numbers (the kind field is 7 bits wide).
-const KIND_SLOTS: usize = MAX_KIND as usize + 1;
+pub(crate) const KIND_SLOTS: usize = MAX_KIND as usize + 1;
 
 /// Parsed BTF: a base BTF, or a split BTF on top of a base.
 ///
@@ -85,7 +87,7 @@ pub struct Btf<'a> {
     /// Offset in the type section of each own type's record; index 0 is `first_type_id`.
     type_offsets: Vec<u32>,
     /// `(info_sz, elem_sz)` per kind number; `None` for kinds that cannot be skipped.
-    strides: [Option<(u8, u8)>; KIND_SLOTS],
+    strides: Strides,
     base: Option<Arc<Btf<'a>>>,
     first_type_id: u32,
     strings_start: u32,
@@ -403,11 +405,7 @@ impl<'a> Btf<'a> {
         let slots = match self.name_index.get() {
             Some(slots) => slots,
             None if self.scans.fetch_add(1, AtomicOrdering::Relaxed) < SCANS_BEFORE_INDEX => {
-                return Box::new(
-                    (0..self.type_offsets.len() as u32)
-                        .filter(move |&i| name_matches(self.name_tail(i), name))
-                        .map(move |i| TypeId(self.first_type_id + i)),
-                );
+                return self.scan_by_name(name);
             }
             None => self.name_index(),
         };
@@ -425,6 +423,38 @@ impl<'a> Btf<'a> {
                 .map(|slot| slot - 1)
                 .filter(move |&i| name_matches(self.name_tail(i), name))
                 .map(move |i| TypeId(self.first_type_id + i)),
+        )
+    }
+
+    /// Own types named `name`, by a scan in id order. A base BTF's types can only be named
+    /// by its own strings, so the scan first finds the offsets where the name can be read there
+    /// (a SIMD substring search, ~40 us on vmlinux): a name no string has costs nothing more,
+    /// and the others compare name offsets instead of names. A split BTF's types may also be named by base
+    /// strings; they compare names (their sections are small).
+    fn scan_by_name<'s>(&'s self, name: &'s [u8]) -> Box<dyn Iterator<Item = TypeId> + 's> {
+        let all = 0..self.type_offsets.len() as u32;
+        let to_id = move |i| TypeId(self.first_type_id + i);
+        if self.base.is_some() {
+            return Box::new(
+                all.filter(move |&i| name_matches(self.name_tail(i), name))
+                    .map(to_id),
+            );
+        }
+        if name.is_empty() || name.contains(&0) {
+            return Box::new(std::iter::empty());
+        }
+        // Usually one offset; a short name may also end a few longer strings.
+        let offsets = strings::offsets_of(self.own_strings(), name);
+        if offsets.is_empty() {
+            return Box::new(std::iter::empty());
+        }
+        let (endian, section) = (self.endian(), self.own_type_section());
+        Box::new(
+            all.filter(move |&i| {
+                let at = self.type_offsets[i as usize] as usize;
+                read_u32(endian, section, at).is_some_and(|off| offsets.binary_search(&off).is_ok())
+            })
+            .map(to_id),
         )
     }
 
@@ -617,16 +647,10 @@ impl<'a> Btf<'a> {
     }
 }
 
-/// Bytes in a record: header, kind data, and `vlen` elements (at most
-/// 12 + 255 + (2^24 - 1) * 255, which fits in 32 bits).
-fn record_len(info: u32, info_size: u8, elem_size: u8) -> usize {
-    TYPE_HEADER_LEN + usize::from(info_size) + (info & VLEN_MASK) as usize * usize::from(elem_size)
-}
-
 /// Record layout of every kind number: the known layout for known kinds, the layout section's
 /// for the others. A layout section may describe a known kind as larger (a newer format that
 /// appended fields), never as smaller.
-fn kind_strides(header: &Header, bytes: &[u8]) -> Result<[Option<(u8, u8)>; KIND_SLOTS], BtfError> {
+fn kind_strides(header: &Header, bytes: &[u8]) -> Result<Strides, BtfError> {
     let layout = header.layout_range().map(|range| &bytes[range]);
     let mut strides = [None; KIND_SLOTS];
     // Kind 0 (BTF_KIND_UNKN) never has a record.
@@ -652,81 +676,6 @@ fn kind_strides(header: &Header, bytes: &[u8]) -> Result<[Option<(u8, u8)>; KIND
         };
     }
     Ok(strides)
-}
-
-/// The single pass over the type section: checks that each record fits and records its offset.
-fn index_types(
-    endian: Endianness,
-    section: &[u8],
-    strides: &[Option<(u8, u8)>; KIND_SLOTS],
-    first_type_id: u32,
-) -> Result<Vec<u32>, BtfError> {
-    // The hot loop of parsing: one step per record, each record's length decided by its kind
-    // and vlen. The byte order is fixed per blob, so the loop is instantiated per order.
-    match endian {
-        Endianness::Little => index_types_in(section, strides, first_type_id, u32::from_le_bytes),
-        Endianness::Big => index_types_in(section, strides, first_type_id, u32::from_be_bytes),
-    }
-}
-
-#[inline(always)]
-fn index_types_in(
-    section: &[u8],
-    strides: &[Option<(u8, u8)>; KIND_SLOTS],
-    first_type_id: u32,
-    decode: fn([u8; 4]) -> u32,
-) -> Result<Vec<u32>, BtfError> {
-    // Kernel BTF averages 40-44 bytes a record (vmlinux and modules): one allocation, no
-    // regrowth, for real data; denser data grows as usual.
-    let mut offsets = Vec::with_capacity(section.len() / 36);
-    let mut offset = 0usize;
-    while let Some(record) = section.get(offset..offset + TYPE_HEADER_LEN) {
-        let info = decode([record[4], record[5], record[6], record[7]]);
-        let kind_raw = ((info >> 24) & KIND_MASK) as u8;
-        let Some((info_size, elem_size)) = strides[usize::from(kind_raw)] else {
-            return Err(BtfError::UnknownKind {
-                id: id_at(first_type_id, offsets.len()),
-                offset,
-                kind: kind_raw,
-            });
-        };
-        let needed = record_len(info, info_size, elem_size);
-        let available = section.len() - offset;
-        if needed > available {
-            return Err(BtfError::TruncatedType {
-                id: id_at(first_type_id, offsets.len()),
-                kind: Kind::from_raw(kind_raw),
-                offset,
-                needed: needed as u64,
-                available,
-            });
-        }
-        offsets.push(offset as u32);
-        offset += needed;
-    }
-    if offset < section.len() {
-        return Err(BtfError::TruncatedType {
-            id: id_at(first_type_id, offsets.len()),
-            kind: Kind::Unknown(0),
-            offset,
-            needed: TYPE_HEADER_LEN as u64,
-            available: section.len() - offset,
-        });
-    }
-    // Type sections are at most 4 GiB, so only a split on a huge base can run out of ids.
-    if u32::try_from(offsets.len())
-        .ok()
-        .and_then(|count| first_type_id.checked_add(count))
-        .is_none()
-    {
-        return Err(BtfError::TooManyTypes);
-    }
-    Ok(offsets)
-}
-
-/// The id of the record at `index` of a BTF whose first id is `first_type_id` (for errors).
-fn id_at(first_type_id: u32, index: usize) -> TypeId {
-    TypeId(first_type_id.saturating_add(u32::try_from(index).unwrap_or(u32::MAX)))
 }
 
 /// Whether the NUL-terminated string starting `tail` is `name`.
