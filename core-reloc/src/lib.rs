@@ -62,4 +62,6 @@ pub mod relocate;
 pub use composite::CompositeBtf;
 pub use origin::BtfOrigin;
 
-pub use btf::{Btf, BtfBuilder, BtfError, Kind, Type, TypeId};
+#[cfg(feature = "builder")]
+pub use btf::BtfBuilder;
+pub use btf::{Btf, BtfError, Kind, Type, TypeId};

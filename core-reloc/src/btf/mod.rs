@@ -2,8 +2,9 @@
 //! and BTF embedded in eBPF objects, in either byte order.
 //!
 //! [`Btf`] borrows or owns its bytes (see [`BtfBytes`]) and never copies types or strings out of
-//! them. Parsing walks the type headers once, checking that every record lies inside the type
-//! section, and keeps one `u32` offset per type so that [`Btf::type_by_id`] is O(1). Everything
+//! them. Parsing walks the type headers once (four overlapped walks stitched into one, see
+//! `index.rs`), checking that every record lies inside the type section, and keeps one `u32`
+//! offset per type so that [`Btf::type_by_id`] is O(1). Everything
 //! else is decoded on demand from the bytes by the borrowed views in [`Type`]. The only other
 //! per-type memory is an optional name index, built once a few name lookups have scanned.
 //!
@@ -32,6 +33,7 @@
 //! # Ok::<(), core_reloc::btf::BtfError>(())
 //! ```
 
+#[cfg(feature = "builder")]
 mod builder;
 mod error;
 mod header;
@@ -45,9 +47,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 use std::sync::{Arc, OnceLock};
 
+pub use crate::bytes::Endianness;
+#[cfg(feature = "builder")]
 pub use builder::{BtfBuilder, MemberSpec};
 pub use error::BtfError;
-pub use crate::bytes::Endianness;
 pub use header::{BTF_MAGIC, Header};
 pub use kind::{Kind, KindLayout, MAX_KIND};
 pub use source::{BtfBytes, LoadInfo, LoadMethod};
@@ -73,6 +76,9 @@ pub const POINTER_SIZE: u32 = 8;
 /// scan costs about a tenth of building the index, so a caller with a handful of lookups
 /// (parse, then look up a few names) never pays for it.
 const SCANS_BEFORE_INDEX: u32 = 8;
+
+/// Types a scanning name lookup compares by name before it searches the string section.
+const DIRECT_SCAN_TYPES: u32 = 1024;
 
 /// Number of distinct kind numbers (the kind field is 7 bits wide).
 pub(crate) const KIND_SLOTS: usize = MAX_KIND as usize + 1;
@@ -299,8 +305,8 @@ impl<'a> Btf<'a> {
     }
 
     /// Whether this BTF's own string section (not the base's) contains `name` as a complete
-    /// string. A linear scan with no index and no allocation: a cheap probe for "might this
-    /// module define a type called `name`".
+    /// string (never for the empty name). A SIMD substring search with no index: a cheap probe
+    /// for "might this module define a type called `name`".
     pub fn own_strings_contain(&self, name: &str) -> bool {
         strings::StringFinder::new(name).is_some_and(|finder| finder.is_in(self.own_strings()))
     }
@@ -443,19 +449,22 @@ impl<'a> Btf<'a> {
         if name.is_empty() || name.contains(&0) {
             return Box::new(std::iter::empty());
         }
-        // Usually one offset; a short name may also end a few longer strings.
-        let offsets = strings::offsets_of(self.own_strings(), name);
-        if offsets.is_empty() {
-            return Box::new(std::iter::empty());
-        }
-        let (endian, section) = (self.endian(), self.own_type_section());
-        Box::new(
-            all.filter(move |&i| {
+        // The first types compare names in place (often the hit is among them: task_struct
+        // is 112th of vmlinux's 112k), the rest only once the substring search found offsets.
+        let count = self.type_offsets.len() as u32;
+        let direct = count.min(DIRECT_SCAN_TYPES);
+        let head = (0..direct).filter(move |&i| name_matches(self.name_tail(i), name));
+        let rest = std::iter::once(()).flat_map(move |()| {
+            // Usually one offset; a short name may also end a few longer strings.
+            let offsets = strings::offsets_of(self.own_strings(), name);
+            let end = if offsets.is_empty() { direct } else { count };
+            let (endian, section) = (self.endian(), self.own_type_section());
+            (direct..end).filter(move |&i| {
                 let at = self.type_offsets[i as usize] as usize;
                 read_u32(endian, section, at).is_some_and(|off| offsets.binary_search(&off).is_ok())
             })
-            .map(to_id),
-        )
+        });
+        Box::new(head.chain(rest).map(to_id))
     }
 
     /// The string section from own type `index`'s name to the end of the section that holds
