@@ -35,7 +35,8 @@ fn a_corrupt_module_blob_fails_only_that_module() {
         "{copied:?}"
     );
 
-    let loader = Loader::new()
+    let mut loader = Loader::new();
+    loader
         .btf_directory(dir)
         .kallsyms(KallsymsSource::None)
         .module_search(ModuleSearch::All);

@@ -43,14 +43,16 @@ fn check_getattr_program(guest: &Guest, loader: &Loader, object: &str) -> Report
 #[test]
 #[ignore = "needs the QEMU guest: cargo xtask vm"]
 fn c_program_reads_btrfs_fields_with_module_btf() {
-    let loader = Loader::new().with_module_btf("btrfs");
+    let mut loader = Loader::new();
+    loader.with_module_btf("btrfs");
     check_getattr_program(&guest(), &loader, programs::C_BTRFS_GETATTR);
 }
 
 #[test]
 #[ignore = "needs the QEMU guest: cargo xtask vm"]
 fn rust_program_reads_btrfs_fields_with_module_btf() {
-    let loader = Loader::new().with_module_btf("btrfs");
+    let mut loader = Loader::new();
+    loader.with_module_btf("btrfs");
     check_getattr_program(&guest(), &loader, programs::RUST_BTRFS_GETATTR);
 }
 
@@ -82,7 +84,8 @@ fn attach_target_alone_selects_btrfs_and_only_btrfs_is_parsed() {
 #[ignore = "needs the QEMU guest: cargo xtask vm"]
 fn probes_match_bpftool_with_module_btf() {
     let guest = guest();
-    let loader = Loader::new().with_module_btf("btrfs");
+    let mut loader = Loader::new();
+    loader.with_module_btf("btrfs");
     let (mut ebpf, _) = load(&guest, &loader, programs::C_BTRFS_PROBES);
     attach_kprobe(&mut ebpf, programs::PROBES_PROGRAM).unwrap();
     std::fs::metadata(guest.btrfs_file("hello.txt")).unwrap();
@@ -93,7 +96,8 @@ fn probes_match_bpftool_with_module_btf() {
 #[ignore = "needs the QEMU guest: cargo xtask vm"]
 fn probes_are_zero_with_module_search_off_and_the_warning_names_btrfs() {
     let guest = guest();
-    let loader = Loader::new().module_search(ModuleSearch::Off);
+    let mut loader = Loader::new();
+    loader.module_search(ModuleSearch::Off);
     let (mut ebpf, report) = load(&guest, &loader, programs::C_BTRFS_PROBES);
     assert!(parsed_modules(&report).is_empty(), "{:?}", report.modules);
     let warnings: Vec<String> = report.warnings.iter().map(|w| w.to_string()).collect();
@@ -120,7 +124,8 @@ fn probes_are_zero_with_module_search_off_and_the_warning_names_btrfs() {
 #[ignore = "needs the QEMU guest: cargo xtask vm"]
 fn missing_type_is_poisoned_and_explained_in_words() {
     let guest = guest();
-    let loader = Loader::new().with_module_btf("btrfs");
+    let mut loader = Loader::new();
+    loader.with_module_btf("btrfs");
     let (mut ebpf, report) = load(&guest, &loader, programs::C_MISSING_TYPE);
     let poisoned: Vec<String> = report.poisoned.iter().map(|p| p.to_string()).collect();
     println!("poisoned: {poisoned:#?}");

@@ -75,7 +75,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let object = args.next().ok_or("usage: btrfs_stat PROBE.bpf.o FILE...")?;
     let files: Vec<String> = args.collect();
 
-    let loader = Loader::new().with_module_btf("btrfs");
+    let mut loader = Loader::new();
+    loader.with_module_btf("btrfs");
     let (mut ebpf, report) =
         loader.load_with(&std::fs::read(&object)?, &mut aya::EbpfLoader::new())?;
     for fixup in &report.fixups {

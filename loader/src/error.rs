@@ -3,7 +3,7 @@
 use core_reloc::composite::{CompositeError, ModuleError};
 use core_reloc::kallsyms::KallsymsError;
 use core_reloc::object::ObjectError;
-use core_reloc::relocate::LocalBtfError;
+use core_reloc::pipeline::LocalBtfError;
 
 use crate::report::{Failure, PoisonedSite, Warning};
 
@@ -60,6 +60,9 @@ pub enum LoadError {
         #[source]
         source: aya::programs::ProgramError,
     },
+    /// A program bound to module BTF (module attach target, module kfunc) could not be loaded.
+    #[error(transparent)]
+    ModuleLoad(#[from] crate::ModuleLoadError),
     /// Loading a program failed for another reason.
     #[error("program {program}: {source}")]
     Program {

@@ -1,11 +1,12 @@
 //! What the loader did: every fixup with its origin, modules parsed and why, bytes read, and
-//! warnings. The `core-reloc` tool prints exactly this.
+//! warnings. The `core-reloc` tool (package `core-reloc-cli`) prints exactly this.
 
 use std::fmt;
 
 use core_reloc::composite::{CompositeStats, ParseReason};
+use core_reloc::engine::CandidateReport;
 use core_reloc::ext::CoreReloKind;
-use core_reloc::relo::TargetRef;
+use core_reloc::target::TargetRef;
 
 /// One CO-RE relocation as applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,9 +19,12 @@ pub struct FixupReport {
     pub insn: usize,
     /// The relocation kind.
     pub kind: CoreReloKind,
+    /// For a named relocation (an extern `core_reloc:` symbol, see [`core_reloc::named`]):
+    /// the symbol; `None` for a `.BTF.ext` record.
+    pub symbol: Option<String>,
     /// The local root type, e.g. `struct btrfs_inode`.
     pub local_type: String,
-    /// The access string, e.g. `0:3:1`.
+    /// The access string, e.g. `0:3:1`; for a named relocation, the symbol.
     pub spec: String,
     /// The access in words, e.g. `struct btrfs_inode.vfs_inode.i_ino`.
     pub access: String,
@@ -31,7 +35,7 @@ pub struct FixupReport {
     /// The value written; `None` when the instruction was poisoned.
     pub new: Option<u64>,
     /// Every candidate considered, with its origin and whether it matched (and why not).
-    pub candidates: Vec<String>,
+    pub candidates: Vec<CandidateReport>,
     /// When nothing was found: modules whose BTF has the type but were not searched.
     pub unsearched_modules: Vec<String>,
 }
@@ -58,7 +62,10 @@ impl fmt::Display for FixupReport {
         // Explain what did not resolve; a resolved relocation speaks for itself.
         if self.target.is_none() || self.poisoned() {
             for candidate in &self.candidates {
-                write!(f, "\n    candidate {candidate}")?;
+                match &candidate.rejected {
+                    None => write!(f, "\n    candidate {} matched", candidate.target)?,
+                    Some(why) => write!(f, "\n    candidate {} rejected: {why}", candidate.target)?,
+                }
             }
             if self.candidates.is_empty() {
                 write!(

@@ -122,3 +122,60 @@ fn task_fields_read_through_core_equal_user_space() {
     assert_eq!(u64::from(record.task_struct_size), size);
     assert!(size > 1000, "task_struct is large: {size}");
 }
+
+/// Times aya asked [`aya::EbpfLoader::btf_source`] for target BTF, per test source.
+static OURS_ASKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static AYA_ALONE_ASKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// What the test's `btf_source` callbacks return: counted, and no BTF.
+fn refuse(counter: &std::sync::atomic::AtomicUsize) -> Result<aya::Btf, aya::EbpfError> {
+    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    Err(aya::EbpfError::BtfSourceError(std::io::Error::other(
+        "this test's target BTF is not available",
+    )))
+}
+
+/// aya's own CO-RE settings after `Loader` relocated the object: the object aya gets has no
+/// CO-RE records left (`core_relo_len` is 0), so aya never asks its `btf_source` (nor uses
+/// `btf`) for CO-RE; the same object loaded by aya alone does ask, and fails when it cannot get
+/// target BTF.
+#[test_log::test]
+fn aya_core_settings_are_unused_after_loader_relocation() {
+    use std::sync::atomic::Ordering;
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "loading BPF programs needs root"
+    );
+    let bytes = std::fs::read(common::ebpf_object("host_task.bpf.o")).unwrap();
+
+    let relocated = Loader::new().relocate(&bytes).unwrap();
+    let object = core_reloc::object::BpfObject::parse(&relocated.bytes).unwrap();
+    assert_eq!(object.record_count(), 0, "no CO-RE record is left for aya");
+    assert_eq!(relocated.report.fixups.len(), 10);
+
+    let mut aya_loader = aya::EbpfLoader::new();
+    aya_loader.btf_source(|_| refuse(&OURS_ASKED));
+    let (mut ebpf, report) = Loader::new()
+        .load_with(&bytes, &mut aya_loader)
+        .expect("aya loads the relocated object without target BTF");
+    Loader::load_program(&mut ebpf, &report, "host_task", |p: &mut RawTracePoint| {
+        p.load()
+    })
+    .expect("the verifier accepts our relocations");
+    assert_eq!(
+        OURS_ASKED.load(Ordering::SeqCst),
+        0,
+        "aya never asked for BTF"
+    );
+
+    let alone = aya::EbpfLoader::new()
+        .btf_source(|_| refuse(&AYA_ALONE_ASKED))
+        .load(&bytes);
+    assert!(
+        matches!(alone, Err(aya::EbpfError::BtfSourceError(_))),
+        "aya alone needs target BTF for CO-RE: {:?}",
+        alone.err()
+    );
+    assert_eq!(AYA_ALONE_ASKED.load(Ordering::SeqCst), 1);
+}

@@ -18,9 +18,11 @@ fn probes_object() -> Vec<u8> {
 }
 
 fn offline(series: &str) -> Loader {
-    Loader::new()
+    let mut loader = Loader::new();
+    loader
         .btf_directory(common::kernel_btf_dir(series))
-        .kallsyms(KallsymsSource::None)
+        .kallsyms(KallsymsSource::None);
+    loader
 }
 
 #[test_log::test]
@@ -198,11 +200,12 @@ fn a_corrupt_module_blob_fails_that_module_only() {
     // xor's BTF is cut in half: it must fail alone.
     let xor = std::fs::read(source.join("xor")).unwrap();
     std::fs::write(dir.join("xor"), &xor[..xor.len() / 2]).unwrap();
-    let loader = Loader::new()
+    let relocated = Loader::new()
         .btf_directory(&dir)
         .kallsyms(KallsymsSource::None)
-        .module_search(ModuleSearch::All);
-    let relocated = loader.relocate(&getattr_object()).unwrap();
+        .module_search(ModuleSearch::All)
+        .relocate(&getattr_object())
+        .unwrap();
     let report = &relocated.report;
     assert_eq!(report.parsed_modules(), ["btrfs", "raid6_pq"]);
     let failed: Vec<_> = report
@@ -228,5 +231,64 @@ fn a_corrupt_module_blob_fails_that_module_only() {
         .unwrap_err();
     assert!(matches!(explicit, LoadError::Module(_)), "{explicit}");
     assert!(explicit.to_string().contains("xor"), "{explicit}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A `Loader` kept by a daemon: a module whose BTF appears after first use (`modprobe`) is found
+/// when named (listed again on the miss), and by type search after `refresh`.
+#[test_log::test]
+fn a_kept_loader_sees_modules_that_appear_later() {
+    let source = common::kernel_btf_dir("6.12");
+    let dir = std::env::temp_dir().join(format!("core-reloc-later-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(source.join("vmlinux"), dir.join("vmlinux")).unwrap();
+    let i_ino = |report: &core_reloc_loader::Report| {
+        report
+            .fixups
+            .iter()
+            .find(|f| f.access == "struct btrfs_inode.vfs_inode.i_ino")
+            .cloned()
+            .unwrap()
+    };
+
+    let mut by_search = Loader::new();
+    by_search
+        .btf_directory(&dir)
+        .kallsyms(KallsymsSource::None)
+        .module_search(ModuleSearch::Misses);
+    let mut by_name = Loader::new();
+    by_name
+        .btf_directory(&dir)
+        .kallsyms(KallsymsSource::None)
+        .module_search(ModuleSearch::Off)
+        .with_module_btf("btrfs");
+
+    let before = by_search.relocate(&getattr_object()).unwrap();
+    assert!(i_ino(&before.report).poisoned(), "no btrfs yet");
+    let missing = by_name.relocate(&getattr_object()).unwrap_err();
+    assert!(
+        matches!(&missing, LoadError::Module(error) if error.to_string().contains("btrfs")),
+        "{missing}"
+    );
+
+    std::os::unix::fs::symlink(source.join("btrfs"), dir.join("btrfs")).unwrap();
+
+    // Named: the miss lists the modules again, no refresh needed.
+    let named = by_name.relocate(&getattr_object()).unwrap();
+    assert_eq!(named.report.parsed_modules(), ["btrfs"]);
+    assert_eq!(i_ino(&named.report).new, Some(392 + 64));
+
+    // Search by type name: the listing of first use stands until `refresh`.
+    let stale = by_search.relocate(&getattr_object()).unwrap();
+    assert!(i_ino(&stale.report).poisoned());
+    by_search.refresh();
+    let fresh = by_search.relocate(&getattr_object()).unwrap();
+    assert_eq!(fresh.report.parsed_modules(), ["btrfs"]);
+    assert!(matches!(
+        fresh.report.modules[0].reason,
+        Some(ParseReason::TypeSearch { .. })
+    ));
+    assert_eq!(i_ino(&fresh.report).new, Some(392 + 64));
     std::fs::remove_dir_all(&dir).unwrap();
 }
