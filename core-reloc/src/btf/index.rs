@@ -140,7 +140,9 @@ fn walk_chained<E: Endian>(
     let len = section.len();
     let region = (len / CHAINS) & !3;
     let mut chains: [Chain; CHAINS] = std::array::from_fn(|j| Chain {
-        offsets: Vec::with_capacity(region / RECORD_BYTES_ESTIMATE),
+        // The first chain's vector becomes the result when it walked without a failure (as
+        // on well-formed data): room for every record, so the others append without moving it.
+        offsets: Vec::with_capacity(if j == 0 { len } else { region } / RECORD_BYTES_ESTIMATE),
         segments: Vec::new(),
         pos: j * region,
         end: if j + 1 == CHAINS {
@@ -208,15 +210,20 @@ fn walk_chained<E: Endian>(
         });
     }
 
-    // Stitching: follow the true walk, adopting a chain's run where the two meet.
-    let mut offsets = Vec::with_capacity(
-        chains
+    // Stitching: follow the true walk, adopting a chain's run where the two meet. The first
+    // chain starts at the truth; without a failure its whole run is the start of the result.
+    let clean_start = chains[0].offsets.first() == Some(&0) && !chains[0].segments[0].failed;
+    let (mut offsets, mut pos, first) = if clean_start {
+        let next = chains[0].segments[0].next;
+        (std::mem::take(&mut chains[0].offsets), next, 1)
+    } else {
+        let total = chains
             .iter()
             .map(|chain| chain.offsets.len())
-            .sum::<usize>(),
-    );
-    let mut pos = 0usize;
-    for chain in &chains {
+            .sum::<usize>();
+        (Vec::with_capacity(total), 0, 0)
+    };
+    for chain in &chains[first..] {
         let (mut index, mut segment) = (0usize, 0usize);
         while pos < chain.end {
             while index < chain.offsets.len() && (chain.offsets[index] as usize) < pos {
