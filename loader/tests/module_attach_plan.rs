@@ -60,6 +60,11 @@ fn fentry_and_fexit_targets_are_btrfs_split_ids() {
             ),
         ];
         assert_eq!(ids(series, "btrfs_fentry_rs"), expected, "{series} Rust");
+        assert_eq!(
+            ids(series, "btrfs_fentry_named"),
+            expected,
+            "{series} pure Rust"
+        );
         expected.push((
             "btrfs_tp_sync_file".to_string(),
             format!("btf_trace_btrfs_sync_file btrfs {sync_file}"),
