@@ -16,7 +16,11 @@ fn loader(series: &str) -> Loader {
     loader
 }
 
-fn ids(series: &str, object: &str) -> Vec<(String, String, Vec<(String, u32)>)> {
+/// A planned program: its name, `"TARGET ORIGIN ID"` (empty without a target), and the kernel
+/// symbols it uses with their ids.
+type Planned = (String, String, Vec<(String, u32)>);
+
+fn ids(series: &str, object: &str) -> Vec<Planned> {
     let bytes = std::fs::read(common::ebpf_object(object)).unwrap();
     loader(series)
         .module_attachments(&bytes)
