@@ -699,9 +699,15 @@ impl Loader {
     /// # Ok::<(), core_reloc_loader::LoadError>(())
     /// ```
     pub fn module_attachments(&self, bytes: &[u8]) -> Result<Vec<Attachment>, LoadError> {
+        // Relocated first, as for loading: named relocations are undefined symbols until then.
+        let relocated = self.relocate(bytes)?;
         let kallsyms = self.kallsyms_text()?;
         let composite = self.composite()?;
-        Ok(module_load::planned(bytes, &composite, &kallsyms)?)
+        Ok(module_load::planned(
+            &relocated.bytes,
+            &composite,
+            &kallsyms,
+        )?)
     }
 
     /// The kallsyms text attach targets are looked up in; empty for [`KallsymsSource::None`].
