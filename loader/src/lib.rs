@@ -115,6 +115,17 @@ pub enum KernelBtf {
         /// The module tree.
         tree: PathBuf,
     },
+    /// A directory laid out like `/sys/kernel/btf`, and a `/lib/modules/<release>` tree whose
+    /// `*.ko[.xz|.zst]` stand in for the modules the directory lacks
+    /// ([`CompositeBtf::from_dir_and_tree`]): on the running kernel, a module whose
+    /// `/sys/kernel/btf` entry is missing (the kernel dropped its BTF) is read from its `.ko`,
+    /// relocated onto vmlinux first when it carries a distilled base (`.BTF.base`).
+    DirectoryAndTree {
+        /// The directory, e.g. `/sys/kernel/btf`.
+        dir: PathBuf,
+        /// The module tree, e.g. `/lib/modules/<release>`.
+        tree: PathBuf,
+    },
     /// An already opened composite, shared between loaders. It is never re-listed: modules
     /// it does not have stay unknown.
     Shared(Arc<CompositeBtf>),
@@ -134,6 +145,9 @@ impl KernelBtf {
             )?),
             KernelBtf::ModuleTree { vmlinux, tree } => {
                 Arc::new(CompositeBtf::from_module_tree(vmlinux, tree)?)
+            }
+            KernelBtf::DirectoryAndTree { dir, tree } => {
+                Arc::new(CompositeBtf::from_dir_and_tree(dir, tree)?)
             }
             KernelBtf::Shared(composite) => composite.clone(),
         })
