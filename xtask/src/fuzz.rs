@@ -18,8 +18,8 @@ usage: cargo xtask fuzz [--seed] [--seconds N] [TARGET...]
   --seed       (re)write the seed corpora from the kernel fixtures and eBPF objects, then stop
                unless --seconds is given
   --seconds N  run each target for N seconds (default 20, a smoke run), one after the other
-  TARGET       btf_base, btf_split_small_base, btf_split_vmlinux, btf_ext, object, btf_file
-               (default: all)
+  TARGET       btf_base, btf_split_small_base, btf_split_vmlinux, btf_ext, object, split_base,
+               btf_file (default: all)
 ";
 
 /// Every target, in the order a full run visits them.
@@ -29,6 +29,7 @@ pub const TARGETS: &[&str] = &[
     "btf_split_vmlinux",
     "btf_ext",
     "object",
+    "split_base",
     "btf_file",
 ];
 
@@ -252,6 +253,7 @@ fn seed(corpus: &Path) -> Result<()> {
                     &format!("{module}-{kernel}"),
                     &bytes,
                 )?;
+                put("split_base", &format!("{module}-{kernel}"), &bytes)?;
             }
         }
     }

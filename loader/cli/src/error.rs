@@ -42,6 +42,33 @@ pub enum CliError {
     /// The loader refused the object.
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// A BTF file named on the command line holds no usable BTF (the error names it).
+    #[error(transparent)]
+    BtfFile(core_reloc::btf_file::BtfFileError),
+    /// A BTF file could not be parsed.
+    #[error("parsing the BTF of {}", path.display())]
+    Btf {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: core_reloc::btf::BtfError,
+    },
+    /// A BTF file could not be dumped.
+    #[error("dumping the BTF of {}", path.display())]
+    Dump {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: core_reloc::btf_dump::DumpError,
+    },
+    /// Relocating split BTF onto vmlinux was refused.
+    #[error("relocating the split BTF")]
+    Relocate(#[source] core_reloc::split_base::RelocateError),
+    /// Distilling module BTF was refused.
+    #[error("distilling the module BTF")]
+    Distill(#[source] core_reloc::split_base::DistillError),
     /// Some programs of a loaded object did not pass the verifier.
     #[error("{failed} of {programs} program(s) failed to load")]
     ProgramsFailed {
@@ -60,8 +87,13 @@ impl CliError {
             CliError::Usage { .. }
             | CliError::Read { .. }
             | CliError::Write { .. }
-            | CliError::Composite(_) => EXIT_USAGE_OR_INPUT,
-            CliError::ProgramsFailed { .. } => EXIT_REFUSED,
+            | CliError::Composite(_)
+            | CliError::BtfFile(_)
+            | CliError::Btf { .. }
+            | CliError::Dump { .. } => EXIT_USAGE_OR_INPUT,
+            CliError::ProgramsFailed { .. } | CliError::Relocate(_) | CliError::Distill(_) => {
+                EXIT_REFUSED
+            }
             CliError::Load(error) => match error {
                 LoadError::ReadObject { .. }
                 | LoadError::Object(_)
@@ -74,6 +106,7 @@ impl CliError {
                 | LoadError::Strict(_)
                 | LoadError::Aya(_)
                 | LoadError::PoisonedRelocation { .. }
+                | LoadError::ModuleLoad(_)
                 | LoadError::Program { .. } => EXIT_REFUSED,
             },
         }
@@ -87,6 +120,11 @@ impl CliError {
             CliError::Write { .. } => "write",
             CliError::Composite(_) => "kernel_btf",
             CliError::ProgramsFailed { .. } => "programs_failed",
+            CliError::BtfFile(_) => "btf_file",
+            CliError::Btf { .. } => "btf",
+            CliError::Dump { .. } => "dump",
+            CliError::Relocate(_) => "btf_relocate",
+            CliError::Distill(_) => "btf_distill",
             CliError::Load(error) => match error {
                 LoadError::ReadObject { .. } => "read",
                 LoadError::Object(_) => "object",
@@ -98,6 +136,7 @@ impl CliError {
                 LoadError::Strict(_) => "strict",
                 LoadError::Aya(_) => "aya",
                 LoadError::PoisonedRelocation { .. } => "poisoned_relocation",
+                LoadError::ModuleLoad(_) => "module_attach",
                 LoadError::Program { .. } => "program",
             },
         }
