@@ -16,7 +16,10 @@ fn loader(series: &str) -> Loader {
     loader
 }
 
-fn ids(series: &str, object: &str) -> Vec<(String, String, Vec<(String, u32)>)> {
+/// Per program: name, attach target, and `(module, id)` pairs.
+type PlanIds = Vec<(String, String, Vec<(String, u32)>)>;
+
+fn ids(series: &str, object: &str) -> PlanIds {
     let bytes = std::fs::read(common::ebpf_object(object)).unwrap();
     loader(series)
         .module_attachments(&bytes)
