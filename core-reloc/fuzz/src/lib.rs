@@ -13,11 +13,10 @@ use core_reloc::btf::{
 };
 use core_reloc::btf_file::{BtfFile, Container};
 use core_reloc::composite::CompositeBtf;
-use core_reloc::engine::{
-    Engine, EngineOptions, Targets, resolve_named, want_named_types, want_record_types,
-};
+use core_reloc::engine::{EngineOptions, Targets, want_named_types, want_record_types};
 use core_reloc::ext::BtfExt;
 use core_reloc::object::BpfObject;
+use core_reloc::pipeline;
 use core_reloc::target::TargetBtf;
 
 /// Name look-ups per input: the first one builds the name index, a few more test it. Bounded
@@ -278,7 +277,7 @@ pub fn exercise_btf_ext(ext: &BtfExt<'_>) {
 }
 
 /// A whole object: ELF, `.BTF`, `.BTF.ext`, then the engine against `target` (when the local
-/// BTF parses) and, with its fixups, the relocated copy; then its named relocations.
+/// BTF parses) and, with its fixups, the relocated copy.
 pub fn exercise_object(data: &[u8], target: &Btf<'_>) {
     let Ok(object) = BpfObject::parse(data) else {
         return;
@@ -313,60 +312,48 @@ pub fn exercise_object(data: &[u8], target: &Btf<'_>) {
             btf: target,
         });
         want_record_types(&local, records.iter().map(|r| &r.relo), &mut targets);
+        let named_sites = object.named_relocations();
+        want_named_types(named_sites.iter().map(|site| &site.reloc), &mut targets);
         targets.search();
         let _ = targets.unresolved_names().count();
-        let engine = Engine::new(&local, &targets, EngineOptions::default());
-        let mut fixups = Vec::with_capacity(records.len());
-        for record in &records {
-            match engine.resolve(record.site, &record.relo) {
-                Ok(resolution) => {
-                    let _ = (&resolution.access, &resolution.local_type, &resolution.spec);
-                    fixups.push(resolution.fixup);
+        // The whole pipeline: call graph, per-program binding, patching.
+        match pipeline::resolve_object(&object, &local, &targets, &[], EngineOptions::default())
+        {
+            Ok(resolutions) => {
+                assert_eq!(resolutions.len(), records.len());
+                for resolution in &resolutions {
+                    match &resolution.result {
+                        Ok(resolved) => {
+                            let _ = (resolved.access.to_string(), resolved.spec.to_string());
+                            for candidate in &resolved.candidates {
+                                let _ = candidate.rejected.as_ref().map(ToString::to_string);
+                            }
+                        }
+                        Err(error) => {
+                            let _ = error.to_string();
+                        }
+                    }
                 }
-                Err(error) => {
-                    let _ = error.to_string();
+                // Patching may refuse (an instruction that does not fit the fixup) but not
+                // panic.
+                if let Ok(patched) = pipeline::apply(&object, &resolutions) {
+                    assert_eq!(patched.bytes.len(), data.len());
                 }
             }
-        }
-        if fixups.len() == records.len() {
-            // Patching may refuse (an instruction that does not fit the fixup) but not panic.
-            if let Ok(relocated) = object.relocate(&fixups) {
-                assert_eq!(relocated.bytes.len(), data.len());
-            }
-        }
-        exercise_named(&object, data, &targets);
-    }
-}
-
-/// The object's named relocations (`core_reloc:` extern symbols) against `targets`: resolving
-/// and applying them, entries removed, never panics; the copy keeps the object's size.
-fn exercise_named(object: &BpfObject<'_>, data: &[u8], targets: &Targets<'_>) {
-    let sites = object.named_relocations();
-    if sites.is_empty() {
-        return;
-    }
-    let mut targets_named = Targets::new(targets.targets()[0]);
-    want_named_types(sites.iter().map(|site| &site.reloc), &mut targets_named);
-    targets_named.search();
-    let results = resolve_named(sites, &targets_named);
-    assert_eq!(results.len(), sites.len());
-    let fixups: Vec<_> = results
-        .iter()
-        .filter_map(|result| match result {
-            Ok(resolution) => Some(resolution.fixup),
             Err(error) => {
                 let _ = error.to_string();
-                None
             }
-        })
-        .collect();
-    if fixups.len() == sites.len() {
+        }
+        // Named relocations (`core_reloc:` extern symbols): resolving, writing the ld_imm64s
+        // and removing their entries never panics and keeps the object's size.
+        let named = pipeline::resolve_named_object(&object, &targets, &[]);
+        assert_eq!(named.len(), named_sites.len());
         let mut bytes = data.to_vec();
-        if core_reloc::named::elf::apply(object, &mut bytes, &fixups).is_ok() {
-            assert_eq!(bytes.len(), data.len());
-            // Overlapping sections of a crafted file may say anything; it must still parse
-            // or fail cleanly.
-            let _ = BpfObject::parse(&bytes).map(|copy| copy.named_relocations().len());
+        match pipeline::apply_named(&object, &mut bytes, &named) {
+            Ok(_) => assert_eq!(bytes.len(), data.len()),
+            Err(error) => {
+                let _ = error.to_string();
+            }
         }
     }
 }
