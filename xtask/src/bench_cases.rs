@@ -303,12 +303,15 @@ fn relocate_with(
 ) -> Vec<u8> {
     let object = BpfObject::parse(object_bytes).expect("object parses");
     let local = pipeline::local_btf(&object).expect("object has .BTF");
+    // The reasons only say why a module is named; each is searched as an explicit module.
     let policy = ModulePolicy {
-        modules,
+        explicit: modules.into_iter().map(|(name, _)| name).collect(),
+        attach_targets: Vec::new(),
         search_on_miss: true,
         all_modules: false,
     };
-    let selection = pipeline::select_targets(composite, &object, &local, &policy);
+    let selection =
+        pipeline::select_targets(composite, &object, &local, &policy).expect("targets selected");
     assert!(
         selection.module_failures.is_empty(),
         "{:?}",
@@ -318,8 +321,10 @@ fn relocate_with(
         &object,
         &local,
         &selection.targets,
+        &[],
         EngineOptions::default(),
-    );
+    )
+    .expect("the call graph reads");
     pipeline::apply(&object, &resolutions)
         .expect("every record resolves")
         .bytes
