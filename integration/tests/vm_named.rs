@@ -63,7 +63,7 @@ fn without_module_btf_named_reads_are_poisoned_and_explained() {
         report
             .poisoned
             .iter()
-            .any(|site| site.access.to_string() == "struct btrfs_inode.vfs_inode"),
+            .any(|site| site.access == "struct btrfs_inode.vfs_inode"),
         "{poisoned:#?}"
     );
     let error = Loader::load_program(

@@ -284,11 +284,11 @@ pub fn ours_relocate_on(composite: &CompositeBtf, object_bytes: &[u8]) -> Vec<u8
     let object = BpfObject::parse(object_bytes).expect("object parses");
     let local = pipeline::local_btf(&object).expect("object has .BTF");
     let policy = ModulePolicy {
-        modules: Vec::new(),
         search_on_miss: true,
-        all_modules: false,
+        ..ModulePolicy::default()
     };
-    let selection = pipeline::select_targets(composite, &object, &local, &policy);
+    let selection =
+        pipeline::select_targets(composite, &object, &local, &policy).expect("call graph");
     assert!(
         selection.module_failures.is_empty(),
         "{:?}",
@@ -298,8 +298,10 @@ pub fn ours_relocate_on(composite: &CompositeBtf, object_bytes: &[u8]) -> Vec<u8
         &object,
         &local,
         &selection.targets,
+        &[],
         EngineOptions::default(),
-    );
+    )
+    .expect("call graph");
     pipeline::apply(&object, &resolutions)
         .expect("every record resolves")
         .bytes
