@@ -84,4 +84,6 @@ pub mod target;
 pub use composite::CompositeBtf;
 pub use origin::BtfOrigin;
 
-pub use btf::{Btf, BtfBuilder, BtfError, Kind, Type, TypeId};
+#[cfg(feature = "builder")]
+pub use btf::BtfBuilder;
+pub use btf::{Btf, BtfError, Kind, Type, TypeId};

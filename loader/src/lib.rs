@@ -115,6 +115,17 @@ pub enum KernelBtf {
         /// The module tree.
         tree: PathBuf,
     },
+    /// A directory laid out like `/sys/kernel/btf`, and a `/lib/modules/<release>` tree whose
+    /// `*.ko[.xz|.zst]` stand in for the modules the directory lacks
+    /// ([`CompositeBtf::from_dir_and_tree`]): on the running kernel, a module whose
+    /// `/sys/kernel/btf` entry is missing (the kernel dropped its BTF) is read from its `.ko`,
+    /// relocated onto vmlinux first when it carries a distilled base (`.BTF.base`).
+    DirectoryAndTree {
+        /// The directory, e.g. `/sys/kernel/btf`.
+        dir: PathBuf,
+        /// The module tree, e.g. `/lib/modules/<release>`.
+        tree: PathBuf,
+    },
     /// An already opened composite, shared between loaders. It is never re-listed: modules
     /// it does not have stay unknown.
     Shared(Arc<CompositeBtf>),
@@ -134,6 +145,9 @@ impl KernelBtf {
             )?),
             KernelBtf::ModuleTree { vmlinux, tree } => {
                 Arc::new(CompositeBtf::from_module_tree(vmlinux, tree)?)
+            }
+            KernelBtf::DirectoryAndTree { dir, tree } => {
+                Arc::new(CompositeBtf::from_dir_and_tree(dir, tree)?)
             }
             KernelBtf::Shared(composite) => composite.clone(),
         })
@@ -699,9 +713,15 @@ impl Loader {
     /// # Ok::<(), core_reloc_loader::LoadError>(())
     /// ```
     pub fn module_attachments(&self, bytes: &[u8]) -> Result<Vec<Attachment>, LoadError> {
+        // Relocated first, as for loading: named relocations are undefined symbols until then.
+        let relocated = self.relocate(bytes)?;
         let kallsyms = self.kallsyms_text()?;
         let composite = self.composite()?;
-        Ok(module_load::planned(bytes, &composite, &kallsyms)?)
+        Ok(module_load::planned(
+            &relocated.bytes,
+            &composite,
+            &kallsyms,
+        )?)
     }
 
     /// The kallsyms text attach targets are looked up in; empty for [`KallsymsSource::None`].

@@ -13,7 +13,7 @@ use core_reloc::btf::{Btf, Kind};
 use core_reloc::composite::CompositeBtf;
 use core_reloc::engine::{Engine, EngineOptions, Targets, want_record_types};
 use core_reloc::object::BpfObject;
-use core_reloc::pipeline::{self, ModulePolicy};
+use core_reloc::pipeline::{self, AttachModule, ModulePolicy};
 use core_reloc::target::TargetBtf;
 
 use crate::Result;
@@ -281,9 +281,32 @@ pub fn module_set(
 /// over every module, which finds btrfs), parse what the probe found, resolve every record,
 /// write the relocated copy. Returns the relocated bytes.
 pub fn ours_relocate_on(composite: &CompositeBtf, object_bytes: &[u8]) -> Vec<u8> {
+    relocate_with(composite, object_bytes, Vec::new())
+}
+
+/// Ours when the attach target's owner is known, as `Loader` learns it from `/proc/kallsyms`
+/// on a live system (`btrfs_getattr\t[btrfs]` for `kprobe/btrfs_getattr`): btrfs is parsed
+/// for that reason, vmlinux and btrfs answer every record, and the probe never runs.
+pub fn ours_modules_attach(dir: &Path, object_bytes: &[u8]) -> (CompositeBtf, Vec<u8>) {
+    let composite = CompositeBtf::from_dir(dir).expect("BTF directory opens");
+    let attach = AttachModule {
+        section: "kprobe/btrfs_getattr".into(),
+        module: BTRFS.to_string(),
+        symbol: "btrfs_getattr".into(),
+    };
+    let bytes = relocate_with(&composite, object_bytes, vec![attach]);
+    (composite, bytes)
+}
+
+fn relocate_with(
+    composite: &CompositeBtf,
+    object_bytes: &[u8],
+    attach_targets: Vec<AttachModule>,
+) -> Vec<u8> {
     let object = BpfObject::parse(object_bytes).expect("object parses");
     let local = pipeline::local_btf(&object).expect("object has .BTF");
     let policy = ModulePolicy {
+        attach_targets,
         search_on_miss: true,
         ..ModulePolicy::default()
     };
@@ -298,7 +321,7 @@ pub fn ours_relocate_on(composite: &CompositeBtf, object_bytes: &[u8]) -> Vec<u8
         &object,
         &local,
         &selection.targets,
-        &[],
+        &policy.attach_targets,
         EngineOptions::default(),
     )
     .expect("call graph");
