@@ -306,10 +306,9 @@ fn relocate_with(
     let object = BpfObject::parse(object_bytes).expect("object parses");
     let local = pipeline::local_btf(&object).expect("object has .BTF");
     let policy = ModulePolicy {
-        explicit: Vec::new(),
         attach_targets,
         search_on_miss: true,
-        all_modules: false,
+        ..ModulePolicy::default()
     };
     let selection =
         pipeline::select_targets(composite, &object, &local, &policy).expect("targets selected");
