@@ -1,7 +1,9 @@
 //! [`CompositeBtf`]: a kernel's BTF as one thing, vmlinux plus module BTFs parsed on demand.
 //!
-//! vmlinux is parsed at construction (memory-mapped when the kernel allows). Modules are only
-//! listed: a module's BTF is read and parsed the first time it is asked for, at most once
+//! vmlinux is parsed at construction (memory-mapped when the kernel allows). The files may be
+//! raw BTF or ELF files with `.BTF` (a vmlinux ELF, `.ko` modules), plain or xz/zstd
+//! compressed, told apart by content ([`crate::btf_file`]); see [`CompositeSource`] for where
+//! they can come from. Modules are only listed: a module's BTF is read and parsed the first time it is asked for, at most once
 //! even under concurrent access, and the outcome, success or failure, is kept for the
 //! composite's lifetime. A broken, vanished or unreadable module fails that module alone
 //! with a [`ModuleError`] naming it; vmlinux and the other modules keep working.
@@ -81,7 +83,9 @@ struct ModuleSlot {
     /// `BtfOrigin::Module(name)`; handed out by reference, so it lives in the slot.
     origin: BtfOrigin,
     bytes: ModuleBytes,
-    outcome: OnceLock<ParseOutcome>,
+    /// Boxed: most of the thousands of slots never parse, and an unboxed outcome (a whole
+    /// `Btf`) would make each slot several hundred bytes larger.
+    outcome: OnceLock<Box<ParseOutcome>>,
     parse_runs: AtomicU32,
     probes: AtomicU32,
     probe_bytes_read: AtomicU64,
@@ -242,7 +246,9 @@ impl CompositeBtf {
         let slot = self.slot(name).ok_or_else(|| ModuleError::NotListed {
             module: name.to_string(),
         })?;
-        let outcome = slot.outcome.get_or_init(|| self.parse_slot(slot, reason));
+        let outcome = slot
+            .outcome
+            .get_or_init(|| Box::new(self.parse_slot(slot, reason)));
         outcome.result.as_ref().map_err(Clone::clone)
     }
 
@@ -435,7 +441,7 @@ impl CompositeBtf {
 }
 
 fn slot_stats(slot: &ModuleSlot) -> ModuleStats {
-    let outcome = slot.outcome.get();
+    let outcome = slot.outcome.get().map(|outcome| &**outcome);
     let state = match outcome.map(|o| &o.result) {
         None => ModuleState::NotParsed,
         Some(Ok(btf)) if btf.own_type_count() == 0 => ModuleState::Empty,

@@ -42,21 +42,9 @@ pub enum CliError {
     /// The loader refused the object.
     #[error(transparent)]
     Load(#[from] LoadError),
-    /// An ELF named on the command line could not be read.
-    #[error("reading the ELF file {}", path.display())]
-    Elf {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: object::Error,
-    },
-    /// An ELF named on the command line has no .BTF section.
-    #[error("{} has no .BTF section", path.display())]
-    NoBtf {
-        /// The file.
-        path: PathBuf,
-    },
+    /// A BTF file named on the command line holds no usable BTF (the error names it).
+    #[error(transparent)]
+    BtfFile(core_reloc::btf_file::BtfFileError),
     /// A BTF file could not be parsed.
     #[error("parsing the BTF of {}", path.display())]
     Btf {
@@ -100,8 +88,7 @@ impl CliError {
             | CliError::Read { .. }
             | CliError::Write { .. }
             | CliError::Composite(_)
-            | CliError::Elf { .. }
-            | CliError::NoBtf { .. }
+            | CliError::BtfFile(_)
             | CliError::Btf { .. }
             | CliError::Dump { .. } => EXIT_USAGE_OR_INPUT,
             CliError::ProgramsFailed { .. } | CliError::Relocate(_) | CliError::Distill(_) => {
@@ -113,9 +100,11 @@ impl CliError {
                 | LoadError::LocalBtf(_)
                 | LoadError::KernelBtf(_)
                 | LoadError::Module(_)
-                | LoadError::Kallsyms(_)
-                | LoadError::KallsymsLine(_) => EXIT_USAGE_OR_INPUT,
-                LoadError::Relocation(_)
+                | LoadError::Kallsyms { .. }
+                | LoadError::KallsymsLine(_)
+                | LoadError::Resolve(_) => EXIT_USAGE_OR_INPUT,
+                LoadError::Relocation { .. }
+                | LoadError::Apply(_)
                 | LoadError::Strict(_)
                 | LoadError::Aya(_)
                 | LoadError::PoisonedRelocation { .. }
@@ -133,8 +122,7 @@ impl CliError {
             CliError::Write { .. } => "write",
             CliError::Composite(_) => "kernel_btf",
             CliError::ProgramsFailed { .. } => "programs_failed",
-            CliError::Elf { .. } => "elf",
-            CliError::NoBtf { .. } => "no_btf",
+            CliError::BtfFile(_) => "btf_file",
             CliError::Btf { .. } => "btf",
             CliError::Dump { .. } => "dump",
             CliError::Relocate(_) => "btf_relocate",
@@ -145,8 +133,10 @@ impl CliError {
                 LoadError::LocalBtf(_) => "local_btf",
                 LoadError::KernelBtf(_) => "kernel_btf",
                 LoadError::Module(_) => "module",
-                LoadError::Kallsyms(_) | LoadError::KallsymsLine(_) => "kallsyms",
-                LoadError::Relocation(_) => "relocation",
+                LoadError::Kallsyms { .. } | LoadError::KallsymsLine(_) => "kallsyms",
+                LoadError::Resolve(_) => "call_graph",
+                LoadError::Relocation { .. } => "relocation",
+                LoadError::Apply(_) => "patch",
                 LoadError::Strict(_) => "strict",
                 LoadError::Aya(_) => "aya",
                 LoadError::PoisonedRelocation { .. } => "poisoned_relocation",
@@ -185,7 +175,9 @@ mod tests {
         };
         assert_eq!(read.exit_code(), EXIT_USAGE_OR_INPUT);
         assert_eq!(chain(&read), "reading x.o: entity not found");
-        let refused = CliError::Load(LoadError::Relocation(Vec::new()));
+        let refused = CliError::Load(LoadError::Relocation {
+            failures: Vec::new(),
+        });
         assert_eq!(refused.exit_code(), EXIT_REFUSED);
         assert_eq!(refused.kind(), "relocation");
     }
