@@ -16,7 +16,10 @@ fn loader(series: &str) -> Loader {
     loader
 }
 
-fn ids(series: &str, object: &str) -> Vec<(String, String, Vec<(String, u32)>)> {
+/// Per program: its name, its attach target in words, and the kfuncs it calls with their ids.
+type Plan = Vec<(String, String, Vec<(String, u32)>)>;
+
+fn ids(series: &str, object: &str) -> Plan {
     let bytes = std::fs::read(common::ebpf_object(object)).unwrap();
     loader(series)
         .module_attachments(&bytes)
