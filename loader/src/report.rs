@@ -4,8 +4,9 @@
 use std::fmt;
 
 use core_reloc::composite::{CompositeStats, ParseReason};
-use core_reloc::engine::CandidateReport;
+use core_reloc::engine::{AccessPath, CandidateReport, RawSpec, ReloError, TypeName};
 use core_reloc::ext::CoreReloKind;
+use core_reloc::pipeline::RecordFailure;
 use core_reloc::target::TargetRef;
 
 /// One CO-RE relocation as applied.
@@ -13,8 +14,10 @@ use core_reloc::target::TargetRef;
 pub struct FixupReport {
     /// Index of the record among all of the object's records.
     pub record_index: usize,
-    /// Program section, e.g. `kprobe/btrfs_getattr`.
+    /// The section holding the instruction, e.g. `kprobe/btrfs_getattr` or `.text`.
     pub section: String,
+    /// The program whose binding decided it (its entry section).
+    pub program: String,
     /// Instruction index in that section.
     pub insn: usize,
     /// The relocation kind.
@@ -23,18 +26,19 @@ pub struct FixupReport {
     /// the symbol; `None` for a `.BTF.ext` record.
     pub symbol: Option<String>,
     /// The local root type, e.g. `struct btrfs_inode`.
-    pub local_type: String,
-    /// The access string, e.g. `0:3:1`; for a named relocation, the symbol.
-    pub spec: String,
-    /// The access in words, e.g. `struct btrfs_inode.vfs_inode.i_ino`.
-    pub access: String,
+    pub local_type: TypeName,
+    /// The access string, e.g. `0:3:1`; empty for a named relocation (see `symbol`).
+    pub spec: RawSpec,
+    /// The access, e.g. `struct btrfs_inode.vfs_inode.i_ino`.
+    pub access: AccessPath,
     /// The target type and where it was found; `None` when nothing matched.
     pub target: Option<TargetRef>,
     /// The value the instruction held.
     pub old: u64,
     /// The value written; `None` when the instruction was poisoned.
     pub new: Option<u64>,
-    /// Every candidate considered, with its origin and whether it matched (and why not).
+    /// The candidates of the tier that took part, with origin, score and why each did not
+    /// match this record.
     pub candidates: Vec<CandidateReport>,
     /// When nothing was found: modules whose BTF has the type but were not searched.
     pub unsearched_modules: Vec<String>,
@@ -51,9 +55,13 @@ impl fmt::Display for FixupReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "#{} {} insn {}: {} {} ({})",
-            self.record_index, self.section, self.insn, self.kind, self.access, self.spec
+            "#{} {} insn {}: {} {} (",
+            self.record_index, self.section, self.insn, self.kind, self.access
         )?;
+        match &self.symbol {
+            Some(symbol) => write!(f, "{symbol})")?,
+            None => write!(f, "{})", self.spec)?,
+        }
         match (&self.target, self.new) {
             (Some(target), Some(new)) => write!(f, " -> {target}: {} => {new}", self.old)?,
             (None, Some(new)) => write!(f, " -> no target: {} => {new}", self.old)?,
@@ -62,9 +70,13 @@ impl fmt::Display for FixupReport {
         // Explain what did not resolve; a resolved relocation speaks for itself.
         if self.target.is_none() || self.poisoned() {
             for candidate in &self.candidates {
+                write!(f, "\n    candidate {}", candidate.target)?;
                 match &candidate.rejected {
-                    None => write!(f, "\n    candidate {} matched", candidate.target)?,
-                    Some(why) => write!(f, "\n    candidate {} rejected: {why}", candidate.target)?,
+                    None => write!(f, " matched")?,
+                    Some(why) => write!(f, " rejected: {why}")?,
+                }
+                if candidate.chosen {
+                    write!(f, " (bound, {} record(s) unmatched)", candidate.misses)?;
                 }
             }
             if self.candidates.is_empty() {
@@ -86,19 +98,58 @@ impl fmt::Display for FixupReport {
     }
 }
 
-/// A relocation that could not be resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A relocation that could not be resolved: the engine's typed error with its program and
+/// section.
+///
+/// ```
+/// use core_reloc::engine::{ErrorAccess, ReloError, ReloErrorKind};
+/// use core_reloc::ext::CoreReloKind;
+/// use core_reloc::fixup::RelocationSite;
+/// let failure = core_reloc_loader::Failure {
+///     section: ".text".into(),
+///     program: "kprobe/btrfs_getattr".into(),
+///     error: ReloError {
+///         site: RelocationSite { record_index: 2, section_index: 2, insn_index: 9 },
+///         kind: CoreReloKind::FieldByteOffset,
+///         access: ErrorAccess::Raw("0:1".into()),
+///         reason: Box::new(ReloErrorKind::AnonymousType),
+///     },
+/// };
+/// assert!(matches!(*failure.error.reason, ReloErrorKind::AnonymousType));
+/// assert!(failure.to_string().starts_with(".text (called by kprobe/btrfs_getattr): relocation #2"));
+/// ```
+#[derive(Debug, Clone)]
 pub struct Failure {
-    /// Program section.
+    /// The section holding the instruction.
     pub section: String,
-    /// The engine's error text: record, instruction, kind, access in words, reason (which
-    /// names the candidates involved, e.g. both sides of an ambiguity).
-    pub message: String,
+    /// The program whose binding decided it (its entry section).
+    pub program: String,
+    /// What the engine says, with the record, kind, access and reason; an ambiguity names
+    /// the local type, the tied candidates and where they disagree.
+    pub error: ReloError,
+}
+
+impl From<RecordFailure> for Failure {
+    fn from(failure: RecordFailure) -> Self {
+        Failure {
+            section: failure.section,
+            program: failure.program,
+            error: failure.error,
+        }
+    }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.section, self.message)
+        if self.program == self.section {
+            write!(f, "{}: {}", self.section, self.error)
+        } else {
+            write!(
+                f,
+                "{} (called by {}): {}",
+                self.section, self.program, self.error
+            )
+        }
     }
 }
 
@@ -113,8 +164,8 @@ pub struct PoisonedSite {
     pub record_index: usize,
     /// The kind.
     pub kind: CoreReloKind,
-    /// The access in words.
-    pub access: String,
+    /// The access.
+    pub access: AccessPath,
     /// Modules whose BTF has the type but were not searched.
     pub unsearched_modules: Vec<String>,
 }
@@ -147,8 +198,8 @@ pub enum Warning {
         record_index: usize,
         /// The kind.
         kind: CoreReloKind,
-        /// The access in words.
-        access: String,
+        /// The access.
+        access: AccessPath,
         /// The type's name.
         type_name: String,
         /// Modules whose BTF strings have the name.

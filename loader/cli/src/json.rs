@@ -48,7 +48,7 @@ impl From<&CandidateReport> for CandidateJson {
             btf: candidate.target.origin.name().to_string(),
             id: candidate.target.id.0,
             matched: candidate.rejected.is_none(),
-            rejected: candidate.rejected.clone(),
+            rejected: candidate.rejected.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -99,9 +99,13 @@ impl From<&FixupReport> for RelocationJson {
             insn: fixup.insn,
             kind: fixup.kind.name(),
             symbol: fixup.symbol.clone(),
-            local_type: fixup.local_type.clone(),
-            spec: fixup.spec.clone(),
-            access: fixup.access.clone(),
+            local_type: fixup.local_type.to_string(),
+            // A named relocation has no access string: its symbol says the access.
+            spec: fixup
+                .symbol
+                .clone()
+                .unwrap_or_else(|| fixup.spec.to_string()),
+            access: fixup.access.to_string(),
             target: fixup.target.as_ref().map(TargetJson::from),
             old: fixup.old,
             new: fixup.new,
@@ -188,7 +192,7 @@ impl From<&Warning> for WarningJson {
             } => WarningJson::TypeInUnsearchedModule {
                 record_index: *record_index,
                 kind: kind.name(),
-                access: access.clone(),
+                access: access.to_string(),
                 type_name: type_name.clone(),
                 modules: modules.clone(),
                 message,
@@ -248,8 +252,10 @@ impl From<&Report> for SummaryJson {
 /// A relocation that could not be resolved.
 #[derive(Debug, Serialize)]
 pub struct FailureJson {
-    /// The program section.
+    /// The section holding the instruction.
     pub section: String,
+    /// The program whose binding decided it (its entry section).
+    pub program: String,
     /// The engine's explanation: record, instruction, kind, access in words, reason.
     pub message: String,
 }
@@ -276,12 +282,13 @@ pub struct ErrorJson {
 impl From<&CliError> for ErrorJson {
     fn from(error: &CliError) -> ErrorJson {
         let (failures, warning) = match error {
-            CliError::Load(LoadError::Relocation(failures)) => (
+            CliError::Load(LoadError::Relocation { failures }) => (
                 failures
                     .iter()
                     .map(|failure| FailureJson {
                         section: failure.section.clone(),
-                        message: failure.message.clone(),
+                        program: failure.program.clone(),
+                        message: failure.error.to_string(),
                     })
                     .collect(),
                 None,
