@@ -73,14 +73,15 @@ fn build_c(sh: &Shell, out: &Path) -> Result<Vec<PathBuf>> {
             objects.push(object);
             continue;
         }
-        eprintln!("xtask: clang {}", source.display());
-        cmd!(
-            sh,
-            "{CLANG} -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror
+        crate::progress::quiet(
+            cmd!(
+                sh,
+                "{CLANG} -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror
                 -I/usr/include/x86_64-linux-gnu -I{include_dir} -I{c_dir}
                 -c {source} -o {object}"
-        )
-        .run()?;
+            ),
+            "ebpf",
+        )?;
         objects.push(object);
     }
     Ok(objects)
@@ -98,7 +99,7 @@ fn build_rust(sh: &Shell, out: &Path, bpf_linker: &Path) -> Result<Vec<PathBuf>>
     let _dir = sh.push_dir(&crate_dir);
     // The crate's own directory picks the pinned toolchain; RUSTC_BOOTSTRAP allows build-std on
     // stable; --btf makes bpf-linker emit .BTF and .BTF.ext (CO-RE records included).
-    cmd!(
+    let build = cmd!(
         sh,
         "cargo build --quiet --release --target bpfel-unknown-none -Z build-std=core"
     )
@@ -107,8 +108,8 @@ fn build_rust(sh: &Shell, out: &Path, bpf_linker: &Path) -> Result<Vec<PathBuf>>
     .env("CARGO_TARGET_DIR", &target_dir)
     .env("PATH", path)
     .env("CLANG", CLANG)
-    .env_remove("CARGO_ENCODED_RUSTFLAGS")
-    .run()?;
+    .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    crate::progress::quiet(build, "ebpf")?;
     let built = target_dir.join("bpfel-unknown-none").join("release");
     let mut objects = Vec::new();
     for binary in RUST_BINARIES {

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use object::{Object, ObjectSection};
 use xshell::{Shell, cmd};
 
-use crate::Result;
+use crate::{Result, progress};
 
 /// Environment variable that overrides the cache root (default `<workspace>/target/kernels`).
 pub const ROOT_ENV: &str = "CORE_RELOC_KERNELS";
@@ -80,9 +80,7 @@ pub fn root() -> PathBuf {
 pub fn run() -> Result<Vec<Kernel>> {
     let sh = Shell::new()?;
     let kernels = ensure_all(&sh)?;
-    for kernel in &kernels {
-        println!("{kernel}");
-    }
+    eprintln!("xtask: kernels cached in {}", root().display());
     Ok(kernels)
 }
 
@@ -92,11 +90,16 @@ pub fn ensure_all(sh: &Shell) -> Result<Vec<Kernel>> {
     fs::create_dir_all(&root)?;
     SERIES
         .iter()
-        .map(|series| ensure(sh, &root, series))
+        .map(|series| {
+            progress::step_with(&format!("kernel {}", series.name), || {
+                ensure(sh, &root, series)
+            })
+        })
         .collect()
 }
 
-fn ensure(sh: &Shell, root: &Path, series: &Series) -> Result<Kernel> {
+/// The kernel ready in the cache, and whether it was there already.
+fn ensure(sh: &Shell, root: &Path, series: &Series) -> Result<(Kernel, String)> {
     let dir = root.join(series.name);
     let package = newest_package(sh, series)?;
     let release = package
@@ -105,23 +108,22 @@ fn ensure(sh: &Shell, root: &Path, series: &Series) -> Result<Kernel> {
         .to_string();
     let complete = dir.join("complete");
     let cached_release = fs::read_to_string(dir.join("release")).unwrap_or_default();
-    if !(complete.exists() && cached_release.trim() == release) {
-        eprintln!("xtask: preparing kernel {} ({release})", series.name);
-        let started = std::time::Instant::now();
+    let cached = complete.exists() && cached_release.trim() == release;
+    if !cached {
         prepare(sh, root, &dir, &package, &release)?;
-        eprintln!(
-            "xtask: kernel {} ready in {:.1} s",
-            series.name,
-            started.elapsed().as_secs_f64()
-        );
     }
     let module_btf_count = verify_layout(&dir)?;
-    Ok(Kernel {
+    let detail = format!(
+        "{release}, {module_btf_count} module BTF, {}",
+        if cached { "cached" } else { "downloaded" }
+    );
+    let kernel = Kernel {
         series: series.name,
         release,
         dir,
         module_btf_count,
-    })
+    };
+    Ok((kernel, detail))
 }
 
 /// The newest signed image package of a series in the local apt lists (no network).
@@ -136,7 +138,7 @@ fn newest_package(sh: &Shell, series: &Series) -> Result<String> {
         .read()?;
     if listing.trim().is_empty() {
         // A machine whose apt lists were never downloaded knows no kernel packages yet.
-        cmd!(sh, "apt-get update -qq").run()?;
+        progress::quiet(cmd!(sh, "apt-get update -qq"), "kernels")?;
         listing = cmd!(sh, "apt-cache search --names-only {pattern}")
             .quiet()
             .read()?;
@@ -180,7 +182,7 @@ fn prepare(sh: &Shell, root: &Path, dir: &Path, package: &str, release: &str) ->
     if tree.exists() {
         fs::remove_dir_all(&tree)?;
     }
-    cmd!(sh, "dpkg-deb -x {deb} {tree}").run()?;
+    progress::quiet(cmd!(sh, "dpkg-deb -x {deb} {tree}"), "kernels")?;
 
     let boot = tree.join("boot");
     fs::copy(boot.join(format!("config-{release}")), dir.join("config"))?;
@@ -237,7 +239,7 @@ fn download(sh: &Shell, debs: &Path, package: &str) -> Result<PathBuf> {
         return Ok(deb);
     }
     let _dir = sh.push_dir(debs);
-    cmd!(sh, "apt-get download -q {package}").run()?;
+    progress::quiet(cmd!(sh, "apt-get download -q {package}"), "kernels")?;
     find(debs)?.ok_or_else(|| format!("apt-get download {package} left no .deb").into())
 }
 
@@ -278,7 +280,7 @@ fn find_all<'a>(haystack: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = us
 /// The `.ko` paths (as in the package, possibly `.xz`) that load `module`, dependencies first.
 fn module_load_order(sh: &Shell, tree: &Path, release: &str, module: &str) -> Result<Vec<PathBuf>> {
     // The packages ship no modules.dep; depmod builds it inside the extracted tree.
-    cmd!(sh, "depmod -b {tree} {release}").run()?;
+    progress::quiet(cmd!(sh, "depmod -b {tree} {release}"), "kernels")?;
     let plan = cmd!(
         sh,
         "modprobe -d {tree} -S {release} --show-depends {module}"

@@ -12,6 +12,7 @@ mod fsimage;
 mod fuzz;
 mod initramfs;
 mod kernels;
+mod progress;
 mod setup;
 mod vm;
 
@@ -40,8 +41,8 @@ commands:
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("setup") => setup::run().map(|_| ()),
-        Some("kernels") => kernels::run().map(|_| ()),
+        Some("setup") => summarised("set-up", || setup::run().map(|_| ())),
+        Some("kernels") => summarised("kernels", || kernels::run().map(|_| ())),
         Some("build-corpus") => corpus::run(),
         Some("build-ebpf") => ebpf::run(),
         Some("vm") => vm::run(&args[1..]),
@@ -49,9 +50,9 @@ fn main() {
         // Internal: one measurement in a fresh process, run by `bench`.
         #[cfg(feature = "bench")]
         Some("bench-case") => bench::run_case(&args[1..]),
-        Some("fuzz") => fuzz::run(&args[1..]),
-        Some("test") => test(),
-        Some("demo") => demo(),
+        Some("fuzz") => summarised("cargo xtask fuzz", || fuzz::run(&args[1..])),
+        Some("test") => summarised("cargo xtask test", test),
+        Some("demo") => summarised("cargo xtask demo", demo),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())
@@ -65,6 +66,14 @@ fn main() {
         eprintln!("xtask: error: {error}");
         std::process::exit(1);
     }
+}
+
+/// Runs a long command, then prints the table of its steps (also when it failed).
+fn summarised(title: &str, run: impl FnOnce() -> Result<()>) -> Result<()> {
+    let started = std::time::Instant::now();
+    let result = run();
+    progress::print_summary(title, started);
+    result
 }
 
 /// The workspace root: xtask lives one level below it.
@@ -116,22 +125,41 @@ fn bench(args: &[String]) -> Result<()> {
 const FUZZ_SMOKE_SECONDS: &str = "10";
 
 /// Every check, in the order that fails fastest: formatting, lints, host tests (unit, real
-/// BTF, libbpf differential, host kernel), a fuzz smoke run, then the QEMU guests on both
-/// Debian kernels.
+/// BTF, libbpf differential, host kernel, packaging), a fuzz smoke run, then the QEMU guests on
+/// both Debian kernels. Each step prints one line; tools' output goes to `target/xtask-logs/`.
 fn test() -> Result<()> {
     let prepared = setup::run()?;
     let sh = xshell::Shell::new()?;
     sh.change_dir(workspace_root());
     let cargo = cargo();
-    xshell::cmd!(sh, "{cargo} fmt --all -- --check").run()?;
-    corpus::build()?;
-    ebpf::build(&sh, &prepared.bpf_linker)?;
-    xshell::cmd!(
-        sh,
-        "{cargo} clippy --workspace --all-targets --all-features --quiet -- -D warnings"
-    )
-    .run()?;
-    let host = host_tests(&cargo, &prepared.kernels_root)?;
+    progress::step("cargo fmt --check", || {
+        progress::quiet(xshell::cmd!(sh, "{cargo} fmt --all -- --check"), "fmt")
+    })?;
+    progress::step("C CO-RE corpus", || corpus::build().map(|_| ()))?;
+    let objects = progress::step("eBPF programs", || ebpf::build(&sh, &prepared.bpf_linker))?;
+    progress::step("cargo clippy", || {
+        progress::quiet(
+            xshell::cmd!(
+                sh,
+                "{cargo} clippy --workspace --all-targets --all-features --quiet -- -D warnings"
+            ),
+            "clippy",
+        )
+    })?;
+    let host = progress::step_with("host tests", || {
+        let passed = host_tests(&cargo, &prepared.kernels_root)?;
+        Ok((passed, format!("{passed} passed, 0 failed")))
+    })?;
+    // The library crates must stay publishable: packaged and built from the package alone.
+    progress::step("cargo package (libraries)", || {
+        progress::quiet(
+            xshell::cmd!(
+                sh,
+                "{cargo} package --offline --allow-dirty -p core-reloc -p core-reloc-loader -p core-reloc-cli"
+            ),
+            "package",
+        )
+    })?;
     // A short run of every cargo-fuzz target, seeded from the real blobs: a crash, a leak
     // past the RSS limit or an endless loop fails the run.
     fuzz::run(&[
@@ -139,42 +167,100 @@ fn test() -> Result<()> {
         "--seconds".into(),
         FUZZ_SMOKE_SECONDS.into(),
     ])?;
-    let guest = vm::suite()?;
+    let guest = vm::suite(&prepared, &objects)?;
     // One closing line for the whole run: host tests and the tests of every guest.
     println!("\ntests: {} passed, 0 failed", host + guest);
     Ok(())
 }
 
-/// `cargo test --workspace`, its output passed through; returns the number of tests that
-/// passed, or an error when any failed.
+/// `cargo test --workspace` with its output in `target/xtask-logs/host-tests.log`; returns the
+/// number of tests that passed, or an error naming the failures when any failed.
 fn host_tests(cargo: &str, kernels_root: &std::path::Path) -> Result<usize> {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(cargo)
-        .args(["test", "--workspace"])
+    let log = progress::log_path("host-tests");
+    std::fs::create_dir_all(log.parent().expect("logs have a directory"))?;
+    let output = std::process::Command::new(cargo)
+        .args(["test", "--workspace", "--quiet"])
         .current_dir(workspace_root())
         .env(kernels::ROOT_ENV, kernels_root)
-        .stdout(std::process::Stdio::piped())
-        .spawn()?;
-    let stdout = child.stdout.take().ok_or("no stdout from cargo test")?;
-    let mut passed = 0;
-    for line in std::io::BufReader::new(stdout).lines() {
-        let line = line?;
-        println!("{line}");
-        // `test result: ok. 34 passed; 0 failed; ...`
-        if let Some(counts) = line.strip_prefix("test result: ") {
-            passed += counts
-                .split(['.', ';'])
-                .find_map(|part| part.trim().strip_suffix(" passed"))
-                .and_then(|count| count.parse::<usize>().ok())
-                .unwrap_or(0);
-        }
-    }
-    if !child.wait()?.success() {
-        return Err("cargo test failed".into());
+        .output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    std::fs::write(&log, format!("{stdout}{stderr}"))?;
+    let (passed, failed) = test_counts(&stdout);
+    if !output.status.success() || failed > 0 {
+        return Err(format!(
+            "cargo test failed ({failed} failed); failures and last lines of {}:\n{}\n{}",
+            log.display(),
+            failures(&stdout),
+            progress::tail(&stderr, 20)
+        )
+        .into());
     }
     Ok(passed)
 }
 
+/// Passed and failed counts summed over libtest's `test result:` lines.
+fn test_counts(stdout: &str) -> (usize, usize) {
+    let count = |counts: &str, what: &str| {
+        counts
+            .split(['.', ';'])
+            .find_map(|part| part.trim().strip_suffix(what))
+            .and_then(|count| count.trim().parse::<usize>().ok())
+            .unwrap_or(0)
+    };
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("test result: "))
+        .fold((0, 0), |(passed, failed), counts| {
+            (
+                passed + count(counts, " passed"),
+                failed + count(counts, " failed"),
+            )
+        })
+}
+
+/// libtest's `failures:` sections: the panics and the names of the failed tests.
+fn failures(stdout: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in stdout.lines() {
+        if line == "failures:" {
+            inside = true;
+        } else if line.starts_with("test result: ") {
+            inside = false;
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 fn demo() -> Result<()> {
     vm::demo()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_counts_add_up_every_test_binary() {
+        let stdout = "running 2 tests\n..\ntest result: ok. 2 passed; 0 failed; 0 ignored\n\
+                      test result: FAILED. 5 passed; 1 failed; 0 ignored\n";
+        assert_eq!(test_counts(stdout), (7, 1));
+        assert_eq!(test_counts(""), (0, 0));
+    }
+
+    #[test]
+    fn failures_keep_libtest_failure_sections() {
+        let stdout = "running 1 test\nF\nfailures:\n\n---- a stdout ----\npanicked\n\nfailures:\n    a\n\ntest result: FAILED. 0 passed; 1 failed\n";
+        let text = failures(stdout);
+        assert!(
+            text.contains("panicked") && text.contains("    a"),
+            "{text}"
+        );
+        assert!(!text.contains("running 1 test"));
+    }
 }
