@@ -20,10 +20,10 @@
 
 use std::fmt;
 
-use object::Endianness;
+use crate::bytes::{Endianness, Pod, Reader, U16, U32, endian_of_magic};
 
 /// Magic number at the start of `.BTF` and `.BTF.ext`, in the object's byte order.
-pub const BTF_EXT_MAGIC: u16 = 0xEB9F;
+pub use crate::bytes::BTF_MAGIC as BTF_EXT_MAGIC;
 
 /// Size of the mandatory part of the header (through `line_info_len`).
 const MIN_HEADER_LEN: u32 = 24;
@@ -35,6 +35,53 @@ const CORE_RELO_LEN_FIELD: usize = 28;
 pub const CORE_RELO_MIN_RECORD_SIZE: u32 = 16;
 /// Size of the `sec_name_off, num_info` pair that starts each section's records.
 const SECTION_HEADER_LEN: usize = 8;
+
+/// `struct btf_ext_header` through `line_info_len`, as it lies in the section.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+struct RawExtHeader {
+    magic: U16<Endianness>,
+    version: u8,
+    flags: u8,
+    hdr_len: U32<Endianness>,
+    func_info_off: U32<Endianness>,
+    func_info_len: U32<Endianness>,
+    line_info_off: U32<Endianness>,
+    line_info_len: U32<Endianness>,
+}
+
+/// `core_relo_off`, `core_relo_len`: present when `hdr_len >= 32`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+struct RawCoreReloRange {
+    core_relo_off: U32<Endianness>,
+    core_relo_len: U32<Endianness>,
+}
+
+/// The first 16 bytes of `struct bpf_core_relo` (records may be longer).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+struct RawCoreRelo {
+    insn_off: U32<Endianness>,
+    type_id: U32<Endianness>,
+    access_str_off: U32<Endianness>,
+    kind: U32<Endianness>,
+}
+
+// SAFETY: `repr(C)` structs of byte arrays and `u8`s: alignment 1, no padding, every bit
+// pattern valid.
+unsafe impl Pod for RawExtHeader {}
+// SAFETY: as above.
+unsafe impl Pod for RawCoreReloRange {}
+// SAFETY: as above.
+unsafe impl Pod for RawCoreRelo {}
+
+const _: () = assert!(std::mem::size_of::<RawExtHeader>() == MIN_HEADER_LEN as usize);
+const _: () = assert!(
+    std::mem::size_of::<RawExtHeader>() + std::mem::size_of::<RawCoreReloRange>()
+        == CORE_RELO_HEADER_LEN as usize
+);
+const _: () = assert!(std::mem::size_of::<RawCoreRelo>() == CORE_RELO_MIN_RECORD_SIZE as usize);
 
 /// The kind of a CO-RE relocation (`enum bpf_core_relo_kind`).
 ///
@@ -201,6 +248,7 @@ pub struct BtfExtHeader {
 
 /// Why a `.BTF.ext` section could not be parsed. Every variant carries the values that failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExtError {
     /// Fewer bytes than the fixed part of the header.
     #[error(".BTF.ext is {len} bytes, shorter than its {needed}-byte header")]
@@ -223,11 +271,17 @@ pub enum ExtError {
         expected: Endianness,
     },
     /// A version other than 1.
-    #[error("unsupported .BTF.ext version {0}")]
-    UnsupportedVersion(u8),
+    #[error("unsupported .BTF.ext version {version}")]
+    UnsupportedVersion {
+        /// The version found.
+        version: u8,
+    },
     /// Non-zero flags.
-    #[error("unsupported .BTF.ext flags {0:#x}")]
-    UnsupportedFlags(u8),
+    #[error("unsupported .BTF.ext flags {flags:#x}")]
+    UnsupportedFlags {
+        /// The flags found.
+        flags: u8,
+    },
     /// `hdr_len` is smaller than the mandatory header or larger than the section.
     #[error(".BTF.ext hdr_len {hdr_len} is invalid for a {len}-byte section")]
     BadHeaderLength {
@@ -257,8 +311,13 @@ pub enum ExtError {
         len: u32,
     },
     /// The record size is smaller than `struct bpf_core_relo`.
-    #[error(".BTF.ext core_relo record size {0} is smaller than {CORE_RELO_MIN_RECORD_SIZE}")]
-    RecordSizeTooSmall(u32),
+    #[error(
+        ".BTF.ext core_relo record size {record_size} is smaller than {CORE_RELO_MIN_RECORD_SIZE}"
+    )]
+    RecordSizeTooSmall {
+        /// The record size found.
+        record_size: u32,
+    },
     /// The bytes left cannot hold a section's `sec_name_off, num_info` pair.
     #[error(".BTF.ext core_relo section #{section} header truncated: {available} bytes left")]
     TruncatedSectionHeader {
@@ -299,7 +358,7 @@ pub enum ExtError {
 ///
 /// ```
 /// use core_reloc::ext::{BtfExt, CoreReloKind};
-/// use object::Endianness;
+/// use core_reloc::bytes::Endianness;
 ///
 /// // Header (32 bytes) with an empty func_info/line_info and a core_relo subsection of
 /// // 4 + 8 + 16 bytes: record size 16, one section (name at string offset 1) with one record.
@@ -329,54 +388,48 @@ pub struct BtfExt<'a> {
 impl<'a> BtfExt<'a> {
     /// Parses and validates `data`, the contents of `.BTF.ext`, in the object's byte order.
     pub fn parse(data: &'a [u8], endian: Endianness) -> Result<Self, ExtError> {
-        let reader = Reader { data, endian };
-        let Some(magic) = reader.u16(0) else {
-            return Err(ExtError::TooShort {
-                needed: MIN_HEADER_LEN,
-                len: data.len(),
-            });
+        let too_short = ExtError::TooShort {
+            needed: MIN_HEADER_LEN,
+            len: data.len(),
         };
-        if magic != BTF_EXT_MAGIC {
-            return Err(if magic.swap_bytes() == BTF_EXT_MAGIC {
-                ExtError::ByteOrderMismatch { expected: endian }
-            } else {
-                ExtError::BadMagic { found: magic }
-            });
+        let Some(found) = endian_of_magic(data) else {
+            let magic = Reader::new(data, endian).u16(0).ok_or(too_short.clone())?;
+            return Err(ExtError::BadMagic { found: magic });
+        };
+        if found != endian {
+            return Err(ExtError::ByteOrderMismatch { expected: endian });
         }
-        if data.len() < MIN_HEADER_LEN as usize {
-            return Err(ExtError::TooShort {
-                needed: MIN_HEADER_LEN,
-                len: data.len(),
-            });
-        }
-        let version = data[2];
-        let flags = data[3];
+        let reader = Reader::new(data, endian);
+        let raw = reader.pod::<RawExtHeader>(0).ok_or(too_short)?;
+        let (version, flags) = (raw.version, raw.flags);
         if version != 1 {
-            return Err(ExtError::UnsupportedVersion(version));
+            return Err(ExtError::UnsupportedVersion { version });
         }
         if flags != 0 {
-            return Err(ExtError::UnsupportedFlags(flags));
+            return Err(ExtError::UnsupportedFlags { flags });
         }
-        let word = |at: usize| reader.u32(at).unwrap_or(0);
-        let hdr_len = word(4);
+        let hdr_len = raw.hdr_len.get(endian);
         if hdr_len < MIN_HEADER_LEN || hdr_len as usize > data.len() {
             return Err(ExtError::BadHeaderLength {
                 hdr_len,
                 len: data.len(),
             });
         }
-        let range = |at: usize| SubsectionRange {
-            off: word(at),
-            len: word(at + 4),
+        let range = |off: U32<Endianness>, len: U32<Endianness>| SubsectionRange {
+            off: off.get(endian),
+            len: len.get(endian),
         };
         let header = BtfExtHeader {
             version,
             flags,
             hdr_len,
-            func_info: range(8),
-            line_info: range(16),
-            // hdr_len <= data.len() was checked, so these words are readable.
-            core_relo: (hdr_len >= CORE_RELO_HEADER_LEN).then(|| range(24)),
+            func_info: range(raw.func_info_off, raw.func_info_len),
+            line_info: range(raw.line_info_off, raw.line_info_len),
+            // hdr_len <= data.len() was checked, so these fields are readable.
+            core_relo: (hdr_len >= CORE_RELO_HEADER_LEN)
+                .then(|| reader.pod::<RawCoreReloRange>(MIN_HEADER_LEN as usize))
+                .flatten()
+                .map(|raw| range(raw.core_relo_off, raw.core_relo_len)),
         };
 
         let body = &data[hdr_len as usize..];
@@ -398,15 +451,11 @@ impl<'a> BtfExt<'a> {
         if bytes.is_empty() {
             return Ok(ext);
         }
-        let body_reader = Reader {
-            data: bytes,
-            endian,
-        };
-        let record_size = body_reader
+        let record_size = Reader::new(bytes, endian)
             .u32(0)
             .ok_or(ExtError::MissingRecordSize { len: core_relo.len })?;
         if record_size < CORE_RELO_MIN_RECORD_SIZE {
-            return Err(ExtError::RecordSizeTooSmall(record_size));
+            return Err(ExtError::RecordSizeTooSmall { record_size });
         }
         ext.record_size = record_size;
         ext.core_relo_sections = &bytes[4..];
@@ -416,10 +465,7 @@ impl<'a> BtfExt<'a> {
 
     /// Walks every section once: bounds and record kinds. Counts, never allocates.
     fn validate_core_relo_sections(&mut self) -> Result<(), ExtError> {
-        let reader = Reader {
-            data: self.core_relo_sections,
-            endian: self.endian,
-        };
+        let reader = Reader::new(self.core_relo_sections, self.endian);
         let mut at = 0usize;
         let mut section = 0usize;
         while at < self.core_relo_sections.len() {
@@ -540,17 +586,16 @@ impl<'a> CoreReloSection<'a> {
     /// Record `index`, or `None` past the end.
     pub fn get(&self, index: usize) -> Option<CoreRelo> {
         let start = index.checked_mul(self.record_size as usize)?;
-        let reader = Reader {
-            data: self.records,
-            endian: self.endian,
-        };
+        let end = start.checked_add(self.record_size as usize)?;
         // Records beyond the first 16 bytes carry fields newer than us: skipped.
+        let raw = Reader::new(self.records.get(..end)?, self.endian).pod::<RawCoreRelo>(start)?;
+        let endian = self.endian;
         Some(CoreRelo {
-            insn_off: reader.u32(start)?,
-            type_id: reader.u32(start + 4)?,
-            access_str_off: reader.u32(start + 8)?,
+            insn_off: raw.insn_off.get(endian),
+            type_id: raw.type_id.get(endian),
+            access_str_off: raw.access_str_off.get(endian),
             // Kinds were validated by BtfExt::parse.
-            kind: CoreReloKind::from_raw(reader.u32(start + 12)?)?,
+            kind: CoreReloKind::from_raw(raw.kind.get(endian))?,
         })
     }
 
@@ -579,10 +624,7 @@ impl<'a> Iterator for CoreReloSections<'a> {
     type Item = CoreReloSection<'a>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let reader = Reader {
-            data: self.bytes,
-            endian: self.endian,
-        };
+        let reader = Reader::new(self.bytes, self.endian);
         let sec_name_off = reader.u32(self.at)?;
         let num_info = reader.u32(self.at + 4)? as usize;
         let start = self.at + SECTION_HEADER_LEN;
@@ -617,29 +659,4 @@ fn subsection<'a>(
             len: range.len,
             available: body.len(),
         })
-}
-
-/// Bounds-checked integer reads in a given byte order.
-#[derive(Clone, Copy)]
-struct Reader<'a> {
-    data: &'a [u8],
-    endian: Endianness,
-}
-
-impl Reader<'_> {
-    fn u16(&self, at: usize) -> Option<u16> {
-        let bytes: [u8; 2] = self.data.get(at..at.checked_add(2)?)?.try_into().ok()?;
-        Some(match self.endian {
-            Endianness::Little => u16::from_le_bytes(bytes),
-            Endianness::Big => u16::from_be_bytes(bytes),
-        })
-    }
-
-    fn u32(&self, at: usize) -> Option<u32> {
-        let bytes: [u8; 4] = self.data.get(at..at.checked_add(4)?)?.try_into().ok()?;
-        Some(match self.endian {
-            Endianness::Little => u32::from_le_bytes(bytes),
-            Endianness::Big => u32::from_be_bytes(bytes),
-        })
-    }
 }

@@ -7,10 +7,11 @@
 //! offset (sizes never change) and sets the `.BTF.ext` header's `core_relo_len` to 0, so that
 //! neither aya nor libbpf relocates the copy again.
 
-use object::Endianness;
 use object::elf::{FileHeader64, SHF_EXECINSTR, SHT_NOBITS};
 use object::read::elf::{FileHeader, SectionHeader};
 
+use crate::btf::{BtfError, Header};
+use crate::bytes::Endianness;
 use crate::ext::{BtfExt, CoreRelo, ExtError};
 use crate::fixup::{Fixup, RelocationSite};
 use crate::patch::{INSN_SIZE, PatchError, Patched, apply_fixup};
@@ -22,9 +23,10 @@ pub const BTF_EXT_SECTION: &str = ".BTF.ext";
 
 /// Why an object could not be read or relocated.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ObjectError {
     /// Not a 64-bit ELF file, or its headers are out of bounds.
-    #[error("not a readable 64-bit ELF object: {0}")]
+    #[error("not a readable 64-bit ELF object")]
     Elf(#[from] object::read::Error),
     /// A section's name is not UTF-8.
     #[error("ELF section #{index} has a name that is not UTF-8")]
@@ -33,14 +35,24 @@ pub enum ObjectError {
         index: usize,
     },
     /// `.BTF.ext` is malformed.
-    #[error("{BTF_EXT_SECTION}: {0}")]
+    #[error("{BTF_EXT_SECTION} is malformed")]
     Ext(#[from] ExtError),
     /// `.BTF.ext` has CO-RE records but there is no `.BTF` to name their sections.
     #[error("{BTF_EXT_SECTION} has CO-RE records but the object has no {BTF_SECTION}")]
     MissingBtf,
     /// `.BTF`'s header is malformed, so its strings cannot be read.
-    #[error("{BTF_SECTION} header is malformed: {0}")]
-    BadBtfHeader(&'static str),
+    #[error("{BTF_SECTION} header is malformed")]
+    BadBtfHeader {
+        /// What the BTF reader found wrong.
+        #[source]
+        source: BtfError,
+    },
+    /// `.BTF` is in the other byte order than the ELF header's.
+    #[error("{BTF_SECTION} is in the opposite byte order of the object ({expected:?} expected)")]
+    BtfByteOrderMismatch {
+        /// The byte order of the object.
+        expected: Endianness,
+    },
     /// A name offset that is not the start of a string in `.BTF`.
     #[error("{BTF_SECTION} has no string at offset {offset}")]
     BadStringOffset {
@@ -88,7 +100,7 @@ pub enum ObjectError {
         record_index: usize,
     },
     /// A fixup could not be applied.
-    #[error("section {section:?}: {source}")]
+    #[error("a fixup in section {section:?} could not be applied")]
     Patch {
         /// The program section's name.
         section: String,
@@ -132,7 +144,7 @@ pub struct SectionRecords<'a> {
 
 /// The result of [`BpfObject::relocate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Relocated {
+pub struct PatchedObject {
     /// The relocated object, the same size as the input.
     pub bytes: Vec<u8>,
     /// What was done for each fixup, in the order given.
@@ -341,7 +353,7 @@ impl<'a> BpfObject<'a> {
     /// There must be exactly one fixup per record, each with the record's site and kind: a
     /// record left out would keep its compiled value silently once the records are hidden.
     /// Fixups are applied in the order given.
-    pub fn relocate(&self, fixups: &[Fixup]) -> Result<Relocated, ObjectError> {
+    pub fn relocate(&self, fixups: &[Fixup]) -> Result<PatchedObject, ObjectError> {
         let mut seen = vec![false; self.record_count];
         for fixup in fixups {
             let mismatch = |problem| ObjectError::FixupMismatch {
@@ -389,7 +401,7 @@ impl<'a> BpfObject<'a> {
             // Zero reads the same in both byte orders.
             bytes[at..at + 4].fill(0);
         }
-        Ok(Relocated { bytes, outcomes })
+        Ok(PatchedObject { bytes, outcomes })
     }
 }
 
@@ -399,46 +411,25 @@ struct BtfStrings<'a> {
 }
 
 impl<'a> BtfStrings<'a> {
+    /// The string section of `btf`, through the BTF reader's own header check.
     fn new(btf: &'a [u8], endian: Endianness) -> Result<Self, ObjectError> {
-        let word = |at: usize| -> Option<u32> {
-            let bytes: [u8; 4] = btf.get(at..at + 4)?.try_into().ok()?;
-            Some(match endian {
-                Endianness::Little => u32::from_le_bytes(bytes),
-                Endianness::Big => u32::from_be_bytes(bytes),
-            })
-        };
-        let magic = btf
-            .get(..2)
-            .map(|m| match endian {
-                Endianness::Little => u16::from_le_bytes([m[0], m[1]]),
-                Endianness::Big => u16::from_be_bytes([m[0], m[1]]),
-            })
-            .ok_or(ObjectError::BadBtfHeader("too short"))?;
-        if magic != crate::ext::BTF_EXT_MAGIC {
-            return Err(ObjectError::BadBtfHeader("bad magic"));
+        let header = Header::parse(btf).map_err(|source| ObjectError::BadBtfHeader { source })?;
+        if header.endian != endian {
+            return Err(ObjectError::BtfByteOrderMismatch { expected: endian });
         }
-        let (Some(hdr_len), Some(str_off), Some(str_len)) = (word(4), word(16), word(20)) else {
-            return Err(ObjectError::BadBtfHeader("too short"));
-        };
-        let start = u64::from(hdr_len) + u64::from(str_off);
-        let end = start + u64::from(str_len);
-        let strings = usize::try_from(start)
-            .ok()
-            .zip(usize::try_from(end).ok())
-            .and_then(|(start, end)| btf.get(start..end))
-            .ok_or(ObjectError::BadBtfHeader("string section out of bounds"))?;
-        Ok(BtfStrings { strings })
+        Ok(BtfStrings {
+            strings: &btf[header.str_range()],
+        })
     }
 
     fn get(&self, offset: u32) -> Result<&'a str, ObjectError> {
-        let rest = self
-            .strings
-            .get(offset as usize..)
-            .ok_or(ObjectError::BadStringOffset { offset })?;
-        let len = rest
-            .iter()
-            .position(|&b| b == 0)
-            .ok_or(ObjectError::BadStringOffset { offset })?;
-        std::str::from_utf8(&rest[..len]).map_err(|_| ObjectError::BadStringOffset { offset })
+        let local = offset as usize;
+        if local >= self.strings.len() {
+            return Err(ObjectError::BadStringOffset { offset });
+        }
+        crate::btf::strings::bytes_at(self.strings, local, offset)
+            .ok()
+            .and_then(|bytes| std::str::from_utf8(bytes).ok())
+            .ok_or(ObjectError::BadStringOffset { offset })
     }
 }

@@ -20,8 +20,8 @@
 
 use std::fmt;
 
-use object::Endianness;
 
+use crate::bytes::{Endian, Endianness, Reader};
 use crate::ext::CoreReloKind;
 use crate::fixup::{Fixup, PoisonReason, RelocationSite};
 
@@ -183,8 +183,7 @@ pub struct PatchError {
 /// use core_reloc::ext::CoreReloKind;
 /// use core_reloc::fixup::{Fixup, RelocationSite};
 /// use core_reloc::patch::{apply_fixup, Patched};
-/// use object::Endianness;
-///
+/// use core_reloc::bytes::Endianness;
 /// // r1 = *(u32 *)(r2 + 8)
 /// let mut section = [0x61, 0x21, 8, 0, 0, 0, 0, 0];
 /// let site = RelocationSite { record_index: 0, section_index: 2, insn_index: 0 };
@@ -445,30 +444,22 @@ struct Insn {
 }
 
 impl Insn {
+    /// Decodes the slot at the start of `bytes`, which callers have checked holds one.
     fn read(bytes: &[u8], endian: Endianness) -> Insn {
-        let off = [bytes[2], bytes[3]];
-        let imm = [bytes[4], bytes[5], bytes[6], bytes[7]];
-        let (off, imm) = match endian {
-            Endianness::Little => (i16::from_le_bytes(off), i32::from_le_bytes(imm)),
-            Endianness::Big => (i16::from_be_bytes(off), i32::from_be_bytes(imm)),
-        };
+        let reader = Reader::new(bytes, endian);
         Insn {
             code: bytes[0],
             regs: bytes[1],
-            off,
-            imm,
+            off: reader.i16(2).unwrap_or(0),
+            imm: reader.i32(4).unwrap_or(0),
         }
     }
 
     fn write(&self, bytes: &mut [u8], endian: Endianness) {
-        let (off, imm) = match endian {
-            Endianness::Little => (self.off.to_le_bytes(), self.imm.to_le_bytes()),
-            Endianness::Big => (self.off.to_be_bytes(), self.imm.to_be_bytes()),
-        };
         bytes[0] = self.code;
         bytes[1] = self.regs;
-        bytes[2..4].copy_from_slice(&off);
-        bytes[4..8].copy_from_slice(&imm);
+        bytes[2..4].copy_from_slice(&endian.write_i16(self.off));
+        bytes[4..8].copy_from_slice(&endian.write_i32(self.imm));
     }
 
     /// The source register: the high nibble on little-endian, the low one on big-endian

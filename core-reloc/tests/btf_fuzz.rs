@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use core_reloc::btf::{
-    Btf, BtfBuilder, DatasecEntry, Endian, IntEncoding, Linkage, MemberSpec, TypeId,
+    Btf, BtfBuilder, DatasecEntry, Endianness, IntEncoding, Linkage, MemberSpec, TypeId,
 };
 
 /// xorshift64*: deterministic, dependency-free.
@@ -23,7 +23,7 @@ impl Rng {
     }
 }
 
-fn sample(endian: Endian, with_layout: bool) -> BtfBuilder {
+fn sample(endian: Endianness, with_layout: bool) -> BtfBuilder {
     let mut b = BtfBuilder::new().with_endian(endian);
     if with_layout {
         b = b.with_layout();
@@ -135,7 +135,7 @@ fn mutate(rng: &mut Rng, original: &[u8]) -> Vec<u8> {
 fn mutated_base_btf_never_panics() {
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
     let mut parsed = 0;
-    for endian in [Endian::Little, Endian::Big] {
+    for endian in [Endianness::Little, Endianness::Big] {
         for with_layout in [false, true] {
             let original = sample(endian, with_layout).build();
             exercise(&Btf::parse(&original[..]).expect("unmutated sample parses"));
@@ -157,7 +157,7 @@ fn mutated_base_btf_never_panics() {
 #[test]
 fn mutated_split_btf_never_panics() {
     let mut rng = Rng(0x0dd_ba11_cafe_f00d);
-    for endian in [Endian::Little, Endian::Big] {
+    for endian in [Endianness::Little, Endianness::Big] {
         let base = Arc::new(Btf::parse(sample(endian, false).build()).unwrap());
         let mut split = BtfBuilder::new_split(&base);
         let inode = split.add_struct(

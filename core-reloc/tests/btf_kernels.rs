@@ -90,7 +90,7 @@ fn read_everything(btf: &Btf<'_>, ty: &Type<'_>) {
             .unwrap_or_else(|e| panic!("{}: {e}", context()));
     };
     if let Some(members) = ty.members() {
-        assert_eq!(members.len(), usize::from(ty.vlen()));
+        assert_eq!(members.len(), ty.vlen() as usize);
         for m in members {
             name_of(m.name_offset);
             check_id(m.type_id);

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use core_reloc::btf::{
-    Btf, BtfBuilder, BtfBytes, BtfError, DatasecEntry, Endian, IntEncoding, Kind, KindLayout,
+    Btf, BtfBuilder, BtfBytes, BtfError, DatasecEntry, Endianness, IntEncoding, Kind, KindLayout,
     Linkage, LoadMethod, MemberSpec, TypeId,
 };
 
 /// One type of every kind (and a few more), ids as in the comments.
-fn every_kind_btf(endian: Endian, with_layout: bool) -> Vec<u8> {
+fn every_kind_btf(endian: Endianness, with_layout: bool) -> Vec<u8> {
     let mut b = BtfBuilder::new().with_endian(endian);
     if with_layout {
         b = b.with_layout();
@@ -174,25 +174,25 @@ fn check_every_kind(btf: &Btf<'_>) -> Result<(), BtfError> {
 
 #[test]
 fn every_kind_little_endian() -> Result<(), BtfError> {
-    let bytes = every_kind_btf(Endian::Little, false);
+    let bytes = every_kind_btf(Endianness::Little, false);
     assert_eq!(&bytes[..2], &[0x9f, 0xeb]);
     let btf = Btf::parse(&bytes[..])?;
-    assert_eq!(btf.endian(), Endian::Little);
+    assert_eq!(btf.endian(), Endianness::Little);
     check_every_kind(&btf)
 }
 
 #[test]
 fn every_kind_big_endian() -> Result<(), BtfError> {
-    let bytes = every_kind_btf(Endian::Big, false);
+    let bytes = every_kind_btf(Endianness::Big, false);
     assert_eq!(&bytes[..2], &[0xeb, 0x9f]);
     let btf = Btf::parse(bytes)?;
-    assert_eq!(btf.endian(), Endian::Big);
+    assert_eq!(btf.endian(), Endianness::Big);
     check_every_kind(&btf)
 }
 
 #[test]
 fn every_kind_with_layout_section() -> Result<(), BtfError> {
-    for endian in [Endian::Little, Endian::Big] {
+    for endian in [Endianness::Little, Endianness::Big] {
         let btf = Btf::parse(every_kind_btf(endian, true))?;
         assert_eq!(btf.header().hdr_len, 32);
         assert_eq!(btf.header().layout.map(|(_, len)| len), Some(20 * 4));
@@ -313,7 +313,7 @@ fn with_longer_header(bytes: &[u8], tail: &[u8]) -> Vec<u8> {
 
 #[test]
 fn longer_header_is_accepted_only_when_the_extra_bytes_are_zero() -> Result<(), BtfError> {
-    let mut b = BtfBuilder::new().with_endian(Endian::Little);
+    let mut b = BtfBuilder::new().with_endian(Endianness::Little);
     b.add_int("int", 4, IntEncoding::SIGNED);
     let plain = b.build();
 
@@ -338,7 +338,7 @@ fn longer_header_is_accepted_only_when_the_extra_bytes_are_zero() -> Result<(), 
 
 #[test]
 fn header_errors() {
-    let mut b = BtfBuilder::new().with_endian(Endian::Little);
+    let mut b = BtfBuilder::new().with_endian(Endianness::Little);
     b.add_int("int", 4, IntEncoding::SIGNED);
     let good = b.build();
 
@@ -403,14 +403,14 @@ fn header_errors() {
 #[test]
 fn huge_vlen_is_checked_before_anything_else() {
     let mut b = BtfBuilder::new();
-    // A struct claiming 65535 members with no member bytes.
-    b.add_raw(4, "s", false, u16::MAX, 8, &[]);
+    // A struct claiming 2^24 - 1 members (the largest 24-bit vlen) with no member bytes.
+    b.add_raw(4, "s", false, 0xff_ffff, 8, &[]);
     let err = Btf::parse(b.build()).unwrap_err();
     assert!(
         matches!(
             err,
             BtfError::TruncatedType { kind: Kind::Struct, needed, available: 12, .. }
-                if needed == 12 + 65535 * 12
+                if needed == 12 + 0xff_ffff * 12
         ),
         "{err}"
     );
@@ -418,7 +418,7 @@ fn huge_vlen_is_checked_before_anything_else() {
 
 #[test]
 fn split_ids_and_strings_continue_after_the_base() -> Result<(), BtfError> {
-    for endian in [Endian::Little, Endian::Big] {
+    for endian in [Endianness::Little, Endianness::Big] {
         let mut base = BtfBuilder::new().with_endian(endian);
         let int = base.add_int("int", 4, IntEncoding::SIGNED); // 1
         base.add_struct("task", 4, &[MemberSpec::new("pid", int, 0)]); // 2
@@ -516,11 +516,11 @@ fn split_with_empty_string_section() -> Result<(), BtfError> {
 
 #[test]
 fn split_byte_order_must_match_base() -> Result<(), BtfError> {
-    let mut base = BtfBuilder::new().with_endian(Endian::Little);
+    let mut base = BtfBuilder::new().with_endian(Endianness::Little);
     base.add_int("int", 4, IntEncoding::SIGNED);
     let base = Arc::new(Btf::parse(base.build())?);
     let split = BtfBuilder::new_split(&base)
-        .with_endian(Endian::Big)
+        .with_endian(Endianness::Big)
         .build();
     assert!(matches!(
         Btf::parse_split(split, base),

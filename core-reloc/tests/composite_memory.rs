@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier, Mutex};
 
 use core_reloc::BtfOrigin;
-use core_reloc::btf::{Btf, BtfBuilder, BtfError, Endian, IntEncoding, Kind, MemberSpec, TypeId};
+use core_reloc::btf::{Btf, BtfBuilder, BtfError, Endianness, IntEncoding, Kind, MemberSpec, TypeId};
 use core_reloc::composite::{
     BtfSource, CompositeBtf, CompositeError, ModuleError, ModuleState, ParseReason,
 };
-use core_reloc::relo::Targets;
+use core_reloc::engine::Targets;
 
 // ---- a logger that records warnings, to check that failures are reported (once) ----
 
@@ -50,7 +50,7 @@ fn warnings_about(needle: &str) -> Vec<String> {
 // ---- fixtures ----
 
 /// vmlinux: `int` (1), `struct task_struct { int pid; }` (2). Type count 3.
-fn vmlinux_bytes(endian: Endian) -> Vec<u8> {
+fn vmlinux_bytes(endian: Endianness) -> Vec<u8> {
     let mut b = BtfBuilder::new().with_endian(endian);
     let int = b.add_int("int", 4, IntEncoding::SIGNED);
     b.add_struct("task_struct", 4, &[MemberSpec::new("pid", int, 0)]);
@@ -58,7 +58,7 @@ fn vmlinux_bytes(endian: Endian) -> Vec<u8> {
 }
 
 fn vmlinux() -> (Vec<u8>, Btf<'static>) {
-    let bytes = vmlinux_bytes(Endian::native());
+    let bytes = vmlinux_bytes(Endianness::default());
     (bytes.clone(), Btf::parse(bytes).unwrap())
 }
 
@@ -524,7 +524,7 @@ fn origins_and_targets() {
 
 #[test]
 fn directory_source_reads_modules_lazily_and_probes_only_strings() {
-    for endian in [Endian::Little, Endian::Big] {
+    for endian in [Endianness::Little, Endianness::Big] {
         let dir = TempDir::new(&format!("lazy-{endian:?}"));
         let vmlinux_bytes = vmlinux_bytes(endian);
         let base = Btf::parse(&vmlinux_bytes[..]).unwrap();

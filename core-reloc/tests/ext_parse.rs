@@ -127,7 +127,7 @@ fn smaller_records_are_rejected() {
     bytes[32..36].copy_from_slice(&12u32.to_le_bytes());
     assert_eq!(
         BtfExt::parse(&bytes, Endianness::Little).unwrap_err(),
-        ExtError::RecordSizeTooSmall(12)
+        ExtError::RecordSizeTooSmall { record_size: 12 }
     );
 }
 
@@ -228,10 +228,10 @@ fn header_errors_are_typed() {
     assert!(matches!(parse(&bad), ExtError::BadMagic { .. }));
     let mut bad = good.clone();
     bad[2] = 2;
-    assert_eq!(parse(&bad), ExtError::UnsupportedVersion(2));
+    assert_eq!(parse(&bad), ExtError::UnsupportedVersion { version: 2 });
     let mut bad = good.clone();
     bad[3] = 1;
-    assert_eq!(parse(&bad), ExtError::UnsupportedFlags(1));
+    assert_eq!(parse(&bad), ExtError::UnsupportedFlags { flags: 1 });
     let mut bad = good.clone();
     bad[4..8].copy_from_slice(&1000u32.to_le_bytes());
     assert!(matches!(

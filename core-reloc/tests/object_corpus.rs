@@ -282,11 +282,16 @@ fn patch_errors_name_the_section() {
     let object = BpfObject::parse(&bytes).unwrap();
     let mut fixups = identity_fixups(&object);
     fixups[0].orig_val += 1;
-    let error = object.relocate(&fixups).unwrap_err().to_string();
-    assert!(
-        error.contains("raw_tp/sys_enter") && error.contains("relocation #0"),
-        "{error}"
-    );
+    let error = object.relocate(&fixups).unwrap_err();
+    // The section is in the error's message, the relocation in its source (which the message
+    // does not repeat).
+    let message = error.to_string();
+    let source = std::error::Error::source(&error)
+        .expect("a patch error has a source")
+        .to_string();
+    assert!(message.contains("raw_tp/sys_enter"), "{message}");
+    assert!(!message.contains(&source), "{message} repeats {source}");
+    assert!(source.contains("relocation #0"), "{source}");
 }
 
 /// Truncations and byte flips of a real object never panic.

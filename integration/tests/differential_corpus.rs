@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 
 use core_reloc::BtfOrigin;
 use core_reloc::btf::Btf;
+use core_reloc::engine::{EngineOptions, Targets};
 use core_reloc::object::BpfObject;
-use core_reloc::relo::{EngineOptions, TargetBtf, Targets};
-use core_reloc::relocate;
+use core_reloc::pipeline;
+use core_reloc::target::TargetBtf;
 use integration::differential::{Site, Tally, compare};
 use integration::fixtures::{corpus_dir, kernel_btf_dir, workspace};
 use integration::libbpf_reference::relocate_with_libbpf;
@@ -56,15 +57,15 @@ fn cases() -> Vec<(PathBuf, PathBuf)> {
 fn ours(object_path: &Path, target_path: &Path) -> (Result<Vec<u8>, String>, Vec<Site>) {
     let bytes = std::fs::read(object_path).unwrap();
     let object = BpfObject::parse(&bytes).unwrap();
-    let local = relocate::local_btf(&object).unwrap();
+    let local = pipeline::local_btf(&object).unwrap();
     let target = Btf::parse(std::fs::read(target_path).unwrap()).unwrap();
     let mut targets = Targets::new(TargetBtf {
         origin: &BtfOrigin::Vmlinux,
         btf: &target,
     });
-    relocate::want_object_types(&object, &local, &mut targets);
+    pipeline::want_object_types(&object, &local, &mut targets);
     targets.search();
-    let resolutions = relocate::resolve_object(&object, &local, &targets, EngineOptions::default());
+    let resolutions = pipeline::resolve_object(&object, &local, &targets, EngineOptions::default());
     let sites = resolutions
         .iter()
         .map(|r| Site {
@@ -83,7 +84,7 @@ fn ours(object_path: &Path, target_path: &Path) -> (Result<Vec<u8>, String>, Vec
                 .map(|resolved| resolved.fixup.new_val),
         })
         .collect();
-    let relocated = relocate::apply(&object, &resolutions)
+    let relocated = pipeline::apply(&object, &resolutions)
         .map(|relocated| relocated.bytes)
         .map_err(|e| e.to_string());
     (relocated, sites)

@@ -3,7 +3,7 @@
 use core_reloc::composite::{CompositeError, ModuleError};
 use core_reloc::kallsyms::KallsymsError;
 use core_reloc::object::ObjectError;
-use core_reloc::relocate::LocalBtfError;
+use core_reloc::pipeline::LocalBtfError;
 
 use crate::report::{Failure, PoisonedSite, Warning};
 

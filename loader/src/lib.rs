@@ -28,11 +28,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use core_reloc::btf::Btf;
 use core_reloc::composite::{CompositeBtf, ParseReason};
+use core_reloc::engine::{EngineOptions, ReloError, Resolution, essential_name};
 use core_reloc::kallsyms::{self, SymbolOwner};
 use core_reloc::object::BpfObject;
 use core_reloc::patch::Patched;
-use core_reloc::relo::{EngineOptions, ReloError, Resolution, essential_name};
-use core_reloc::relocate::{self, ModulePolicy, RecordResolution};
+use core_reloc::pipeline::{self, ModulePolicy, RecordResolution};
 
 pub use error::LoadError;
 pub use report::{Failure, FixupReport, ModuleReport, PoisonedSite, Report, Warning};
@@ -401,7 +401,7 @@ impl Loader {
                 report: Report::default(),
             });
         }
-        let local = relocate::local_btf(&object)?;
+        let local = pipeline::local_btf(&object)?;
         let owners = if self.search.attach_targets() {
             self.attach_target_owners(&object)?
         } else {
@@ -447,7 +447,7 @@ impl Loader {
             }
         }
 
-        let selection = relocate::select_targets(composite, &object, &local, &policy);
+        let selection = pipeline::select_targets(composite, &object, &local, &policy);
         for failure in &selection.module_failures {
             if self.modules.iter().any(|module| module == failure.module()) {
                 return Err(LoadError::Module(failure.clone()));
@@ -460,14 +460,14 @@ impl Loader {
         let options = EngineOptions {
             strict_module_type_ids: self.strict,
         };
-        let resolutions = relocate::resolve_object(&object, &local, &selection.targets, options);
+        let resolutions = pipeline::resolve_object(&object, &local, &selection.targets, options);
         let failures = failures(&resolutions);
         if !failures.is_empty() {
             return Err(LoadError::Relocation(failures));
         }
-        let relocated = relocate::apply(&object, &resolutions).map_err(|error| match error {
-            relocate::ApplyError::Object(error) => LoadError::Object(error),
-            relocate::ApplyError::Unresolved(lines) => LoadError::Relocation(
+        let relocated = pipeline::apply(&object, &resolutions).map_err(|error| match error {
+            pipeline::ApplyError::Object(error) => LoadError::Object(error),
+            pipeline::ApplyError::Unresolved(lines) => LoadError::Relocation(
                 lines
                     .into_iter()
                     .map(|message| Failure {

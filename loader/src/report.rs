@@ -4,8 +4,9 @@
 use std::fmt;
 
 use core_reloc::composite::{CompositeStats, ParseReason};
+use core_reloc::engine::CandidateReport;
 use core_reloc::ext::CoreReloKind;
-use core_reloc::relo::{CandidateReport, TargetRef};
+use core_reloc::target::TargetRef;
 
 /// One CO-RE relocation as applied.
 #[derive(Debug, Clone, PartialEq, Eq)]

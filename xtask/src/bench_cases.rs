@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use core_reloc::BtfOrigin;
 use core_reloc::btf::{Btf, Kind};
+use core_reloc::engine::{Engine, EngineOptions, Targets, want_record_types};
 use core_reloc::object::BpfObject;
-use core_reloc::relo::{Engine, EngineOptions, TargetBtf, Targets, want_record_types};
+use core_reloc::target::TargetBtf;
 
 use crate::Result;
 

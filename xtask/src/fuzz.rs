@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use core_reloc::btf::{Btf, Endian};
+use core_reloc::btf::{Btf, Endianness};
 use core_reloc::object::BpfObject;
 
 use crate::{Result, workspace_root};
@@ -359,8 +359,8 @@ fn vmlinux_prefix(blob: &[u8], max_bytes: usize) -> Result<Vec<u8>> {
         strings_len = needed;
     }
     let u32_bytes = |value: u32| match header.endian {
-        Endian::Little => value.to_le_bytes(),
-        Endian::Big => value.to_be_bytes(),
+        Endianness::Little => value.to_le_bytes(),
+        Endianness::Big => value.to_be_bytes(),
     };
     let mut out = Vec::with_capacity(24 + types.len() + strings_len);
     out.extend_from_slice(&blob[..4]); // magic, version, flags

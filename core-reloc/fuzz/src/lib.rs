@@ -13,7 +13,8 @@ use core_reloc::btf::{
 };
 use core_reloc::ext::BtfExt;
 use core_reloc::object::BpfObject;
-use core_reloc::relo::{Engine, EngineOptions, TargetBtf, Targets, want_record_types};
+use core_reloc::engine::{Engine, EngineOptions, Targets, want_record_types};
+use core_reloc::target::TargetBtf;
 
 /// Name look-ups per input: the first one builds the name index, a few more test it. Bounded
 /// so that large inputs stay fast enough to fuzz.

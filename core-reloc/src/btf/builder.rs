@@ -5,8 +5,10 @@
 use std::collections::HashMap;
 
 use super::Btf;
-use super::header::{BASE_HEADER_LEN, BTF_MAGIC, Endian, LAYOUT_HEADER_LEN};
+use super::header::{BASE_HEADER_LEN, BTF_MAGIC, LAYOUT_HEADER_LEN};
+use crate::bytes::{Endian, Endianness, native};
 use super::kind::{Kind, KindLayout, MAX_KNOWN_KIND};
+use super::types::{KIND_MASK, VLEN_MASK};
 use super::types::{DatasecEntry, IntEncoding, Linkage, TypeId};
 
 /// A struct or union member for [`BtfBuilder::add_struct`] and [`BtfBuilder::add_union`].
@@ -56,9 +58,9 @@ impl<'n> MemberSpec<'n> {
 /// deduplicated.
 ///
 /// ```
-/// use core_reloc::btf::{Btf, BtfBuilder, Endian, IntEncoding, Kind, MemberSpec};
+/// use core_reloc::btf::{Btf, BtfBuilder, Endianness, IntEncoding, Kind, MemberSpec};
 ///
-/// let mut b = BtfBuilder::new().with_endian(Endian::Big);
+/// let mut b = BtfBuilder::new().with_endian(Endianness::Big);
 /// let uint = b.add_int("unsigned int", 4, IntEncoding::NONE);
 /// let flags = b.add_struct("flags", 4, &[
 ///     MemberSpec::bitfield("a", uint, 0, 3),
@@ -72,7 +74,7 @@ impl<'n> MemberSpec<'n> {
 /// ```
 #[derive(Debug, Clone)]
 pub struct BtfBuilder {
-    endian: Endian,
+    endian: Endianness,
     first_type_id: u32,
     strings_start: u32,
     is_split: bool,
@@ -93,7 +95,7 @@ impl BtfBuilder {
     /// A builder for base BTF in native byte order: ids start at 1, offset 0 is `""`.
     pub fn new() -> BtfBuilder {
         BtfBuilder {
-            endian: Endian::native(),
+            endian: native(),
             first_type_id: 1,
             strings_start: 0,
             is_split: false,
@@ -123,7 +125,7 @@ impl BtfBuilder {
     }
 
     /// Sets the byte order of the output.
-    pub fn with_endian(mut self, endian: Endian) -> BtfBuilder {
+    pub fn with_endian(mut self, endian: Endianness) -> BtfBuilder {
         self.endian = endian;
         self
     }
@@ -180,7 +182,7 @@ impl BtfBuilder {
     }
 
     fn u32(&mut self, value: u32) {
-        let bytes = self.endian.u32_bytes(value);
+        let bytes = self.endian.write_u32(value);
         self.types.extend_from_slice(&bytes);
     }
 
@@ -190,12 +192,15 @@ impl BtfBuilder {
         name: &str,
         kind: u8,
         kind_flag: bool,
-        vlen: u16,
+        vlen: u32,
         size_or_type: u32,
     ) -> TypeId {
         let id = self.next_type_id();
         let name_offset = self.add_string(name);
-        let info = u32::from(kind_flag) << 31 | u32::from(kind & 0x1f) << 24 | u32::from(vlen);
+        // The 2026 layout of `info`: vlen in bits 0..23, kind in 24..30, kind_flag in 31.
+        let info = u32::from(kind_flag) << 31
+            | (u32::from(kind) & KIND_MASK) << 24
+            | (vlen & VLEN_MASK);
         self.u32(name_offset);
         self.u32(info);
         self.u32(size_or_type);
@@ -203,14 +208,15 @@ impl BtfBuilder {
         id
     }
 
-    /// Appends a record of any kind number with arbitrary trailing bytes (kind data and
-    /// elements), for kinds the reader does not know or deliberately malformed input.
+    /// Appends a record of any kind number (0..=127) with arbitrary trailing bytes (kind data
+    /// and elements), for kinds the reader does not know or deliberately malformed input.
+    /// `vlen` keeps its low 24 bits.
     pub fn add_raw(
         &mut self,
         kind: u8,
         name: &str,
         kind_flag: bool,
-        vlen: u16,
+        vlen: u32,
         size_or_type: u32,
         tail: &[u8],
     ) -> TypeId {
@@ -272,7 +278,7 @@ impl BtfBuilder {
     ) -> TypeId {
         // The kind-flag encoding is needed only when some member is a bitfield.
         let kind_flag = members.iter().any(|m| m.bitfield_size != 0);
-        let id = self.header(name, kind.raw(), kind_flag, members.len() as u16, size);
+        let id = self.header(name, kind.raw(), kind_flag, vlen_of(members.len()), size);
         for member in members {
             let name_offset = self.add_string(member.name);
             self.u32(name_offset);
@@ -305,7 +311,7 @@ impl BtfBuilder {
         signed: bool,
         values: &[(&str, i64)],
     ) -> TypeId {
-        let id = self.header(name, Kind::Enum.raw(), signed, values.len() as u16, size);
+        let id = self.header(name, Kind::Enum.raw(), signed, vlen_of(values.len()), size);
         for &(value_name, value) in values {
             let name_offset = self.add_string(value_name);
             self.u32(name_offset);
@@ -322,7 +328,7 @@ impl BtfBuilder {
         signed: bool,
         values: &[(&str, u64)],
     ) -> TypeId {
-        let id = self.header(name, Kind::Enum64.raw(), signed, values.len() as u16, size);
+        let id = self.header(name, Kind::Enum64.raw(), signed, vlen_of(values.len()), size);
         for &(value_name, value) in values {
             let name_offset = self.add_string(value_name);
             self.u32(name_offset);
@@ -372,12 +378,12 @@ impl BtfBuilder {
 
     /// FUNC `name` with prototype `proto`.
     pub fn add_func(&mut self, name: &str, proto: TypeId, linkage: Linkage) -> TypeId {
-        self.header(name, Kind::Func.raw(), false, linkage.raw() as u16, proto.0)
+        self.header(name, Kind::Func.raw(), false, linkage.raw(), proto.0)
     }
 
     /// FUNC_PROTO returning `ret` with `(name, type)` parameters.
     pub fn add_func_proto(&mut self, ret: TypeId, params: &[(&str, TypeId)]) -> TypeId {
-        let id = self.header("", Kind::FuncProto.raw(), false, params.len() as u16, ret.0);
+        let id = self.header("", Kind::FuncProto.raw(), false, vlen_of(params.len()), ret.0);
         for &(param_name, type_id) in params {
             let name_offset = self.add_string(param_name);
             self.u32(name_offset);
@@ -395,7 +401,7 @@ impl BtfBuilder {
 
     /// DATASEC `name` of `size` bytes with the given entries.
     pub fn add_datasec(&mut self, name: &str, size: u32, entries: &[DatasecEntry]) -> TypeId {
-        let id = self.header(name, Kind::Datasec.raw(), false, entries.len() as u16, size);
+        let id = self.header(name, Kind::Datasec.raw(), false, vlen_of(entries.len()), size);
         for entry in entries {
             self.u32(entry.type_id.0);
             self.u32(entry.offset);
@@ -417,7 +423,7 @@ impl BtfBuilder {
             .iter()
             .flatten()
             .flat_map(|entry| {
-                let flags = self.endian.u16_bytes(entry.flags);
+                let flags = self.endian.write_u16(entry.flags);
                 [entry.info_size, entry.elem_size, flags[0], flags[1]]
             })
             .collect();
@@ -426,15 +432,15 @@ impl BtfBuilder {
         let mut out = Vec::with_capacity(
             header_len + self.types.len() + self.strings.len() + layout_bytes.len(),
         );
-        out.extend_from_slice(&self.endian.u16_bytes(BTF_MAGIC));
+        out.extend_from_slice(&self.endian.write_u16(BTF_MAGIC));
         out.push(1); // version
         out.push(0); // flags
         for field in [header_len as u32, 0, type_len, type_len, str_len] {
-            out.extend_from_slice(&self.endian.u32_bytes(field));
+            out.extend_from_slice(&self.endian.write_u32(field));
         }
         if self.layout.is_some() {
             for field in [type_len + str_len, layout_bytes.len() as u32] {
-                out.extend_from_slice(&self.endian.u32_bytes(field));
+                out.extend_from_slice(&self.endian.write_u32(field));
             }
         }
         out.extend_from_slice(&self.types);
@@ -447,4 +453,10 @@ impl BtfBuilder {
     pub fn is_split(&self) -> bool {
         self.is_split
     }
+}
+
+/// A `vlen` for `count` elements. More than 2^24 - 1 cannot be encoded; the builder writes what
+/// it is given (truncated) so tests can also make such broken records.
+fn vlen_of(count: usize) -> u32 {
+    count as u32 & VLEN_MASK
 }

@@ -190,14 +190,14 @@ pub enum BtfError {
         /// The limit.
         limit: u32,
     },
-    /// A computed size does not fit in 64 bits.
+    /// A computed size does not fit in the 32 bits of a BTF size.
     #[error("BTF type [{id}]: size overflows")]
     SizeOverflow {
         /// The type.
         id: TypeId,
     },
     /// Reading a BTF file failed.
-    #[error("reading BTF from {path}: {source}")]
+    #[error("reading BTF from {path}")]
     Io {
         /// The file.
         path: PathBuf,

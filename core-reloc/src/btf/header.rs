@@ -1,70 +1,51 @@
-//! The BTF header (24 bytes, or 32 with the layout section) and byte-order helpers.
+//! The BTF header (24 bytes, or 32 with the layout section), read in place through the crate's
+//! one reader layer ([`crate::bytes`]).
 
 use std::ops::Range;
 
 use super::error::BtfError;
 use super::kind::KindLayout;
+use crate::bytes::{Endianness, Pod, Reader, U16, U32, endian_of_magic};
 
-/// `BTF_MAGIC`, as a native `u16`.
-pub const BTF_MAGIC: u16 = 0xeb9f;
+pub use crate::bytes::BTF_MAGIC;
 /// Length of the original header (through `str_len`).
 pub const BASE_HEADER_LEN: usize = 24;
 /// Length of the header with `layout_off`/`layout_len`.
 pub const LAYOUT_HEADER_LEN: usize = 32;
 
-/// Byte order of BTF data, decided by how the magic reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Endian {
-    /// Little-endian (x86-64, arm64, `bpfel`).
-    Little,
-    /// Big-endian (s390x, `bpfeb`).
-    Big,
+/// `struct btf_header` through `str_len`, as it lies in the data.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+struct RawHeader {
+    magic: U16<Endianness>,
+    version: u8,
+    flags: u8,
+    hdr_len: U32<Endianness>,
+    type_off: U32<Endianness>,
+    type_len: U32<Endianness>,
+    str_off: U32<Endianness>,
+    str_len: U32<Endianness>,
 }
 
-impl Endian {
-    /// The byte order of the machine running this code.
-    pub fn native() -> Endian {
-        if cfg!(target_endian = "big") {
-            Endian::Big
-        } else {
-            Endian::Little
-        }
-    }
-
-    pub(crate) fn u16(self, bytes: [u8; 2]) -> u16 {
-        match self {
-            Endian::Little => u16::from_le_bytes(bytes),
-            Endian::Big => u16::from_be_bytes(bytes),
-        }
-    }
-
-    pub(crate) fn u32(self, bytes: [u8; 4]) -> u32 {
-        match self {
-            Endian::Little => u32::from_le_bytes(bytes),
-            Endian::Big => u32::from_be_bytes(bytes),
-        }
-    }
-
-    pub(crate) fn u16_bytes(self, value: u16) -> [u8; 2] {
-        match self {
-            Endian::Little => value.to_le_bytes(),
-            Endian::Big => value.to_be_bytes(),
-        }
-    }
-
-    pub(crate) fn u32_bytes(self, value: u32) -> [u8; 4] {
-        match self {
-            Endian::Little => value.to_le_bytes(),
-            Endian::Big => value.to_be_bytes(),
-        }
-    }
+/// The two fields a 32-byte header adds (the 2026 layout section).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+struct RawLayoutFields {
+    layout_off: U32<Endianness>,
+    layout_len: U32<Endianness>,
 }
 
-/// Reads a `u32` at `offset`; `None` when out of bounds.
-pub(crate) fn read_u32(endian: Endian, bytes: &[u8], offset: usize) -> Option<u32> {
-    let raw = bytes.get(offset..offset.checked_add(4)?)?;
-    Some(endian.u32(raw.try_into().ok()?))
-}
+// SAFETY: `repr(C)` structs of byte arrays and `u8`s: alignment 1, no padding, every bit
+// pattern valid.
+unsafe impl Pod for RawHeader {}
+// SAFETY: as above.
+unsafe impl Pod for RawLayoutFields {}
+
+const _: () = assert!(std::mem::size_of::<RawHeader>() == BASE_HEADER_LEN);
+const _: () = assert!(
+    std::mem::size_of::<RawHeader>() + std::mem::size_of::<RawLayoutFields>()
+        == LAYOUT_HEADER_LEN
+);
 
 /// A decoded and bounds-checked BTF header.
 ///
@@ -73,7 +54,7 @@ pub(crate) fn read_u32(endian: Endian, bytes: &[u8], offset: usize) -> Option<u3
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
     /// Byte order of everything in the data.
-    pub endian: Endian,
+    pub endian: Endianness,
     /// Format version (always 1).
     pub version: u8,
     /// Header flags (none are defined; kept as read).
@@ -94,37 +75,69 @@ pub struct Header {
 }
 
 impl Header {
-    /// Decodes and checks the header of `data`: magic (either byte order), version, header
-    /// length (unknown trailing header bytes must be zero), and that every section lies inside
-    /// the data without overlapping another.
-    pub fn parse(data: &[u8]) -> Result<Header, BtfError> {
-        if data.len() < BASE_HEADER_LEN {
-            return Err(BtfError::TooShort {
-                len: data.len(),
-                needed: BASE_HEADER_LEN,
-            });
-        }
-        let magic_bytes = [data[0], data[1]];
-        let endian = if u16::from_le_bytes(magic_bytes) == BTF_MAGIC {
-            Endian::Little
-        } else if u16::from_be_bytes(magic_bytes) == BTF_MAGIC {
-            Endian::Big
-        } else {
-            return Err(BtfError::BadMagic {
-                magic: u16::from_le_bytes(magic_bytes),
-            });
+    /// Decodes the header at the start of `prefix`, which need not hold more than the header
+    /// (a file's first 32 bytes, say): magic (either byte order), version, and that `hdr_len`
+    /// covers at least the base header. Section bounds are not checked; [`Header::parse`]
+    /// does that against the whole data.
+    ///
+    /// ```
+    /// use core_reloc::btf::{BtfBuilder, Header, IntEncoding};
+    /// let mut b = BtfBuilder::new();
+    /// b.add_int("int", 4, IntEncoding::SIGNED);
+    /// let bytes = b.build();
+    /// let header = Header::decode(&bytes[..24])?;
+    /// assert_eq!(header.type_len, 16);
+    /// assert_eq!(&bytes[header.str_range()], b"\0int\0");
+    /// # Ok::<(), core_reloc::btf::BtfError>(())
+    /// ```
+    pub fn decode(prefix: &[u8]) -> Result<Header, BtfError> {
+        let too_short = |needed| BtfError::TooShort {
+            len: prefix.len(),
+            needed,
         };
-        let version = data[2];
-        if version != 1 {
-            return Err(BtfError::UnsupportedVersion { version });
+        let raw = Reader::new(prefix, Endianness::Little)
+            .pod::<RawHeader>(0)
+            .ok_or(too_short(BASE_HEADER_LEN))?;
+        let endian = endian_of_magic(prefix).ok_or(BtfError::BadMagic {
+            magic: raw.magic.get(Endianness::Little),
+        })?;
+        if raw.version != 1 {
+            return Err(BtfError::UnsupportedVersion {
+                version: raw.version,
+            });
         }
-        let flags = data[3];
-        let field = |offset| read_u32(endian, data, offset).unwrap_or(0);
-        let hdr_len = field(4);
+        let hdr_len = raw.hdr_len.get(endian);
         if (hdr_len as usize) < BASE_HEADER_LEN {
             return Err(BtfError::HeaderTooShort { hdr_len });
         }
-        let hdr_end = hdr_len as usize;
+        let layout = if hdr_len as usize >= LAYOUT_HEADER_LEN {
+            let fields = Reader::new(prefix, endian)
+                .pod::<RawLayoutFields>(BASE_HEADER_LEN)
+                .ok_or(too_short(hdr_len as usize))?;
+            let len = fields.layout_len.get(endian);
+            (len != 0).then(|| (fields.layout_off.get(endian), len))
+        } else {
+            None
+        };
+        Ok(Header {
+            endian,
+            version: raw.version,
+            flags: raw.flags,
+            hdr_len,
+            type_off: raw.type_off.get(endian),
+            type_len: raw.type_len.get(endian),
+            str_off: raw.str_off.get(endian),
+            str_len: raw.str_len.get(endian),
+            layout,
+        })
+    }
+
+    /// Decodes and checks the header of `data`: [`Header::decode`], then the header length
+    /// (unknown trailing header bytes must be zero), and that every section lies inside the
+    /// data without overlapping another.
+    pub fn parse(data: &[u8]) -> Result<Header, BtfError> {
+        let header = Header::decode(data)?;
+        let hdr_end = header.hdr_len as usize;
         if data.len() < hdr_end {
             return Err(BtfError::TooShort {
                 len: data.len(),
@@ -140,25 +153,10 @@ impl Header {
         // ignoring its tail.
         if let Some(pos) = data[known_len..hdr_end].iter().position(|&b| b != 0) {
             return Err(BtfError::UnknownHeaderField {
-                hdr_len,
+                hdr_len: header.hdr_len,
                 offset: known_len + pos,
             });
         }
-        let header = Header {
-            endian,
-            version,
-            flags,
-            hdr_len,
-            type_off: field(8),
-            type_len: field(12),
-            str_off: field(16),
-            str_len: field(20),
-            layout: if known_len == LAYOUT_HEADER_LEN && field(28) != 0 {
-                Some((field(24), field(28)))
-            } else {
-                None
-            },
-        };
         header.check_sections(data.len() - hdr_end)?;
         Ok(header)
     }
@@ -228,12 +226,12 @@ impl Header {
 }
 
 /// Decodes layout entry `kind` from a layout section.
-pub(crate) fn layout_entry(endian: Endian, layout: &[u8], kind: u8) -> Option<KindLayout> {
+pub(crate) fn layout_entry(endian: Endianness, layout: &[u8], kind: u8) -> Option<KindLayout> {
     let at = usize::from(kind) * 4;
-    let entry = layout.get(at..at + 4)?;
+    let reader = Reader::new(layout, endian);
     Some(KindLayout {
-        info_size: entry[0],
-        elem_size: entry[1],
-        flags: endian.u16([entry[2], entry[3]]),
+        info_size: *layout.get(at)?,
+        elem_size: *layout.get(at + 1)?,
+        flags: reader.u16(at + 2)?,
     })
 }

@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-/// The kind of a BTF type (bits 24..29 of `btf_type.info`).
+/// The kind of a BTF type (bits 24..30 of `btf_type.info`, as in the 2026 UAPI; the kernel's
+/// `btf.h` widened it from 5 bits when `vlen` grew to 24 bits).
 ///
 /// [`Kind::Void`] is used only for type id 0, which has no record. Kinds this reader does not
 /// know (and that a layout section allowed it to skip) are [`Kind::Unknown`].
@@ -55,6 +56,9 @@ pub enum Kind {
 /// Highest kind number this reader understands.
 pub(crate) const MAX_KNOWN_KIND: u8 = 19;
 
+/// Highest kind number the 7-bit kind field can hold.
+pub const MAX_KIND: u8 = 127;
+
 impl Kind {
     /// Decodes a raw kind number (0 is [`Kind::Void`]).
     ///
@@ -62,6 +66,7 @@ impl Kind {
     /// use core_reloc::btf::Kind;
     /// assert_eq!(Kind::from_raw(4), Kind::Struct);
     /// assert_eq!(Kind::from_raw(30), Kind::Unknown(30));
+    /// assert_eq!(Kind::from_raw(100), Kind::Unknown(100));
     /// ```
     pub fn from_raw(raw: u8) -> Kind {
         match raw {

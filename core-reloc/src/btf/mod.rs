@@ -37,7 +37,7 @@ mod error;
 mod header;
 mod kind;
 mod source;
-mod strings;
+pub(crate) mod strings;
 mod types;
 
 use std::path::Path;
@@ -46,16 +46,18 @@ use std::sync::{Arc, OnceLock};
 
 pub use builder::{BtfBuilder, MemberSpec};
 pub use error::BtfError;
-pub use header::{BTF_MAGIC, Endian, Header};
-pub use kind::{Kind, KindLayout};
+pub use crate::bytes::Endianness;
+pub use header::{BTF_MAGIC, Header};
+pub use kind::{Kind, KindLayout, MAX_KIND};
 pub use source::{BtfBytes, LoadInfo, LoadMethod};
 pub use types::{
     ArrayInfo, DatasecEntries, DatasecEntry, Elements, EnumValue, EnumValues, IntEncoding, IntInfo,
     Linkage, Member, Members, Param, Params, Type, TypeId,
 };
 
-use header::{layout_entry, read_u32};
-use types::TYPE_HEADER_LEN;
+use crate::bytes::read_u32;
+use header::layout_entry;
+use types::{KIND_MASK, TYPE_HEADER_LEN, VLEN_MASK};
 
 /// Longest chain of typedefs, modifiers and array element types followed before giving up.
 /// Real kernels need a handful; the limit only exists so that a cycle cannot loop forever.
@@ -70,8 +72,8 @@ pub const POINTER_SIZE: u32 = 8;
 /// (parse, then look up a few names) never pays for it.
 const SCANS_BEFORE_INDEX: u32 = 8;
 
-/// Number of distinct kind numbers (the kind field is 5 bits wide).
-const KIND_SLOTS: usize = 32;
+/// Number of distinct kind numbers (the kind field is 7 bits wide).
+const KIND_SLOTS: usize = MAX_KIND as usize + 1;
 
 /// Parsed BTF: a base BTF, or a split BTF on top of a base.
 ///
@@ -188,7 +190,7 @@ impl<'a> Btf<'a> {
     }
 
     /// Byte order of the data.
-    pub fn endian(&self) -> Endian {
+    pub fn endian(&self) -> Endianness {
         self.header.endian
     }
 
@@ -298,7 +300,7 @@ impl<'a> Btf<'a> {
     /// string. A linear scan with no index and no allocation: a cheap probe for "might this
     /// module define a type called `name`".
     pub fn own_strings_contain(&self, name: &str) -> bool {
-        strings::section_contains(self.own_strings(), name.as_bytes())
+        strings::StringFinder::new(name).is_some_and(|finder| finder.is_in(self.own_strings()))
     }
 
     /// The type with id `id`; ids below [`first_type_id`](Btf::first_type_id) resolve into the
@@ -325,7 +327,7 @@ impl<'a> Btf<'a> {
         let offset = *self.type_offsets.get(index)? as usize;
         let section = self.own_type_section();
         let info = read_u32(self.endian(), section, offset + 4)?;
-        let kind_raw = ((info >> 24) & 0x1f) as u8;
+        let kind_raw = ((info >> 24) & KIND_MASK) as u8;
         let (info_size, elem_size) = self.strides[usize::from(kind_raw)]?;
         let len = record_len(info, info_size, elem_size);
         let record = section.get(offset..offset.checked_add(len)?)?;
@@ -615,9 +617,10 @@ impl<'a> Btf<'a> {
     }
 }
 
-/// Bytes in a record: header, kind data, and `vlen` elements (at most 12 + 255 + 65535 * 255).
+/// Bytes in a record: header, kind data, and `vlen` elements (at most
+/// 12 + 255 + (2^24 - 1) * 255, which fits in 32 bits).
 fn record_len(info: u32, info_size: u8, elem_size: u8) -> usize {
-    TYPE_HEADER_LEN + usize::from(info_size) + (info & 0xffff) as usize * usize::from(elem_size)
+    TYPE_HEADER_LEN + usize::from(info_size) + (info & VLEN_MASK) as usize * usize::from(elem_size)
 }
 
 /// Record layout of every kind number: the known layout for known kinds, the layout section's
@@ -653,7 +656,7 @@ fn kind_strides(header: &Header, bytes: &[u8]) -> Result<[Option<(u8, u8)>; KIND
 
 /// The single pass over the type section: checks that each record fits and records its offset.
 fn index_types(
-    endian: Endian,
+    endian: Endianness,
     section: &[u8],
     strides: &[Option<(u8, u8)>; KIND_SLOTS],
     first_type_id: u32,
@@ -661,8 +664,8 @@ fn index_types(
     // The hot loop of parsing: one step per record, each record's length decided by its kind
     // and vlen. The byte order is fixed per blob, so the loop is instantiated per order.
     match endian {
-        Endian::Little => index_types_in(section, strides, first_type_id, u32::from_le_bytes),
-        Endian::Big => index_types_in(section, strides, first_type_id, u32::from_be_bytes),
+        Endianness::Little => index_types_in(section, strides, first_type_id, u32::from_le_bytes),
+        Endianness::Big => index_types_in(section, strides, first_type_id, u32::from_be_bytes),
     }
 }
 
@@ -679,7 +682,7 @@ fn index_types_in(
     let mut offset = 0usize;
     while let Some(record) = section.get(offset..offset + TYPE_HEADER_LEN) {
         let info = decode([record[4], record[5], record[6], record[7]]);
-        let kind_raw = ((info >> 24) & 0x1f) as u8;
+        let kind_raw = ((info >> 24) & KIND_MASK) as u8;
         let Some((info_size, elem_size)) = strides[usize::from(kind_raw)] else {
             return Err(BtfError::UnknownKind {
                 id: id_at(first_type_id, offsets.len()),

@@ -4,11 +4,15 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use super::header::{Endian, read_u32};
+use crate::bytes::{Endianness, read_u32};
 use super::kind::Kind;
 
 /// Size of `struct btf_type`: name_off, info, size/type.
 pub(crate) const TYPE_HEADER_LEN: usize = 12;
+/// `vlen`: bits 0..23 of `info`.
+pub(crate) const VLEN_MASK: u32 = 0x00ff_ffff;
+/// `kind`: bits 24..30 of `info`, after shifting right by 24.
+pub(crate) const KIND_MASK: u32 = 0x7f;
 
 /// A BTF type id. Id 0 is `void`; in a split BTF, ids continue after the base's ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -57,7 +61,7 @@ impl From<u32> for TypeId {
 pub struct Type<'b> {
     id: TypeId,
     kind: Kind,
-    endian: Endian,
+    endian: Endianness,
     /// The whole record (12-byte header, kind data, elements); empty for void.
     record: &'b [u8],
     info_size: u8,
@@ -83,7 +87,7 @@ impl<'b> Type<'b> {
     pub(crate) fn new(
         id: TypeId,
         kind: Kind,
-        endian: Endian,
+        endian: Endianness,
         record: &'b [u8],
         info_size: u8,
         elem_size: u8,
@@ -98,7 +102,7 @@ impl<'b> Type<'b> {
         }
     }
 
-    pub(crate) fn void(endian: Endian) -> Type<'static> {
+    pub(crate) fn void(endian: Endianness) -> Type<'static> {
         Type {
             id: TypeId::VOID,
             kind: Kind::Void,
@@ -134,9 +138,10 @@ impl<'b> Type<'b> {
         self.u32_at(4)
     }
 
-    /// Number of elements (members, enumerators, params, datasec entries; linkage for FUNC).
-    pub fn vlen(&self) -> u16 {
-        (self.info() & 0xffff) as u16
+    /// Number of elements (members, enumerators, params, datasec entries; linkage for FUNC):
+    /// bits 0..23 of `info` (the 2026 UAPI; 16 bits before).
+    pub fn vlen(&self) -> u32 {
+        self.info() & VLEN_MASK
     }
 
     /// The kind flag: bitfield encoding for struct/union, signedness for enums, union for fwd,
@@ -175,14 +180,14 @@ impl<'b> Type<'b> {
         self.record
     }
 
-    fn elements<T>(&self, decode: fn(Endian, &[u8], bool) -> T) -> Elements<'b, T> {
+    fn elements<T>(&self, decode: fn(Endianness, &[u8], bool) -> T) -> Elements<'b, T> {
         let start = TYPE_HEADER_LEN + usize::from(self.info_size);
         Elements {
             endian: self.endian,
             bytes: self.record.get(start..).unwrap_or(&[]),
             stride: usize::from(self.elem_size),
             front: 0,
-            back: usize::from(self.vlen()),
+            back: self.vlen() as usize,
             kind_flag: self.kind_flag(),
             decode,
             marker: PhantomData,
@@ -245,7 +250,7 @@ impl<'b> Type<'b> {
     /// Linkage of a FUNC (stored in `vlen`) or VAR (stored after the header).
     pub fn linkage(&self) -> Option<Linkage> {
         match self.kind {
-            Kind::Func => Some(Linkage::from_raw(u32::from(self.vlen()))),
+            Kind::Func => Some(Linkage::from_raw(self.vlen())),
             Kind::Var => Some(Linkage::from_raw(
                 read_u32(self.endian, self.data(), 0).unwrap_or(0),
             )),
@@ -417,7 +422,7 @@ impl Linkage {
     }
 }
 
-fn decode_member(endian: Endian, elem: &[u8], kind_flag: bool) -> Member {
+fn decode_member(endian: Endianness, elem: &[u8], kind_flag: bool) -> Member {
     let offset = read_u32(endian, elem, 8).unwrap_or(0);
     let (bit_offset, bitfield_size) = if kind_flag {
         (offset & 0x00ff_ffff, (offset >> 24) as u8)
@@ -432,7 +437,7 @@ fn decode_member(endian: Endian, elem: &[u8], kind_flag: bool) -> Member {
     }
 }
 
-fn decode_enum32(endian: Endian, elem: &[u8], signed: bool) -> EnumValue {
+fn decode_enum32(endian: Endianness, elem: &[u8], signed: bool) -> EnumValue {
     let raw = read_u32(endian, elem, 4).unwrap_or(0);
     EnumValue {
         name_offset: read_u32(endian, elem, 0).unwrap_or(0),
@@ -445,7 +450,7 @@ fn decode_enum32(endian: Endian, elem: &[u8], signed: bool) -> EnumValue {
     }
 }
 
-fn decode_enum64(endian: Endian, elem: &[u8], signed: bool) -> EnumValue {
+fn decode_enum64(endian: Endianness, elem: &[u8], signed: bool) -> EnumValue {
     let lo = read_u32(endian, elem, 4).unwrap_or(0);
     let hi = read_u32(endian, elem, 8).unwrap_or(0);
     EnumValue {
@@ -455,14 +460,14 @@ fn decode_enum64(endian: Endian, elem: &[u8], signed: bool) -> EnumValue {
     }
 }
 
-fn decode_param(endian: Endian, elem: &[u8], _: bool) -> Param {
+fn decode_param(endian: Endianness, elem: &[u8], _: bool) -> Param {
     Param {
         name_offset: read_u32(endian, elem, 0).unwrap_or(0),
         type_id: TypeId(read_u32(endian, elem, 4).unwrap_or(0)),
     }
 }
 
-fn decode_datasec(endian: Endian, elem: &[u8], _: bool) -> DatasecEntry {
+fn decode_datasec(endian: Endianness, elem: &[u8], _: bool) -> DatasecEntry {
     DatasecEntry {
         type_id: TypeId(read_u32(endian, elem, 0).unwrap_or(0)),
         offset: read_u32(endian, elem, 4).unwrap_or(0),
@@ -473,13 +478,13 @@ fn decode_datasec(endian: Endian, elem: &[u8], _: bool) -> DatasecEntry {
 /// Iterator over the `vlen` elements of a type, decoding each on the fly.
 /// Also indexable with [`Elements::get`].
 pub struct Elements<'b, T> {
-    endian: Endian,
+    endian: Endianness,
     bytes: &'b [u8],
     stride: usize,
     front: usize,
     back: usize,
     kind_flag: bool,
-    decode: fn(Endian, &[u8], bool) -> T,
+    decode: fn(Endianness, &[u8], bool) -> T,
     marker: PhantomData<T>,
 }
 
@@ -509,7 +514,7 @@ pub type DatasecEntries<'b> = Elements<'b, DatasecEntry>;
 impl<T> Elements<'_, T> {
     /// Element `index` (counting from the start, regardless of iteration so far).
     pub fn get(&self, index: usize) -> Option<T> {
-        if index > usize::from(u16::MAX) {
+        if index > VLEN_MASK as usize {
             return None;
         }
         let start = index.checked_mul(self.stride)?;

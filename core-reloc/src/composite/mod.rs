@@ -46,7 +46,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::BtfOrigin;
 use crate::btf::{Btf, BtfBytes, BtfError, Kind, LoadInfo, LoadMethod, TypeId};
-use crate::relo::TargetBtf;
+use crate::target::TargetBtf;
 
 pub use error::{CompositeError, ModuleError};
 pub use probe::{Probe, ProbeMany};
@@ -413,7 +413,7 @@ impl CompositeBtf {
     /// ```
     /// use core_reloc::btf::{BtfBuilder, IntEncoding, Kind};
     /// use core_reloc::composite::CompositeBtf;
-    /// use core_reloc::relo::Targets;
+    /// use core_reloc::engine::Targets;
     ///
     /// let mut vmlinux = BtfBuilder::new();
     /// vmlinux.add_int("int", 4, IntEncoding::SIGNED);

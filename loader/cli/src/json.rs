@@ -4,7 +4,8 @@
 //! `"relocation"`, `"summary"` or `"error"`. The fields are documented in the README
 //! ("JSON output").
 
-use core_reloc::relo::{CandidateReport, TargetRef};
+use core_reloc::engine::CandidateReport;
+use core_reloc::target::TargetRef;
 use core_reloc_loader::{FixupReport, LoadError, ModuleReport, Report, Warning};
 use serde::Serialize;
 

@@ -7,7 +7,7 @@
 /// `a____b` and `___x` have none.
 ///
 /// ```
-/// use core_reloc::relo::essential_name;
+/// use core_reloc::engine::essential_name;
 /// assert_eq!(essential_name("task_struct___v1"), "task_struct");
 /// assert_eq!(essential_name("a___b___c"), "a___b");
 /// assert_eq!(essential_name("btrfs_inode"), "btrfs_inode");

@@ -7,19 +7,10 @@
 
 use std::collections::HashMap;
 
-use crate::BtfOrigin;
 use crate::btf::{Btf, Kind, TypeId};
+use crate::target::TargetBtf;
 
 use super::name::{essential_len, essential_name};
-
-/// A target BTF and where it comes from.
-#[derive(Debug, Clone, Copy)]
-pub struct TargetBtf<'t> {
-    /// vmlinux or the module's name.
-    pub origin: &'t BtfOrigin,
-    /// Its parsed BTF (a module's is split on vmlinux).
-    pub btf: &'t Btf<'t>,
-}
 
 /// A candidate: index into [`Targets::targets`] and the type id there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,7 +28,8 @@ fn kind_key(kind: Kind) -> Kind {
 ///
 /// ```
 /// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, MemberSpec};
-/// use core_reloc::relo::{TargetBtf, Targets};
+/// use core_reloc::engine::Targets;
+/// use core_reloc::target::TargetBtf;
 /// use core_reloc::BtfOrigin;
 ///
 /// let mut target = BtfBuilder::new();

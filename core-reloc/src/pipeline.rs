@@ -5,10 +5,10 @@
 
 use crate::btf::{Btf, BtfError};
 use crate::composite::{CompositeBtf, ModuleError, ParseReason};
+use crate::engine::{Engine, EngineOptions, ReloError, Resolution, Targets, want_record_types};
 use crate::ext::CoreRelo;
 use crate::fixup::{Fixup, RelocationSite};
-use crate::object::{BpfObject, ObjectError, Relocated};
-use crate::relo::{Engine, EngineOptions, ReloError, Resolution, Targets, want_record_types};
+use crate::object::{BpfObject, ObjectError, PatchedObject};
 
 /// The resolution of one record, with where it applies.
 #[derive(Debug)]
@@ -29,7 +29,7 @@ pub struct RecordResolution<'o> {
 /// use core_reloc::object::BpfObject;
 /// let bytes = std::fs::read("probe.bpf.o")?;
 /// let object = BpfObject::parse(&bytes)?;
-/// let local = core_reloc::relocate::local_btf(&object)?;
+/// let local = core_reloc::pipeline::local_btf(&object)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn local_btf<'o>(object: &BpfObject<'o>) -> Result<Btf<'o>, LocalBtfError> {
@@ -81,7 +81,7 @@ pub fn resolve_object<'o>(
 pub fn apply(
     object: &BpfObject<'_>,
     resolutions: &[RecordResolution<'_>],
-) -> Result<Relocated, ApplyError> {
+) -> Result<PatchedObject, ApplyError> {
     let failures: Vec<String> = resolutions
         .iter()
         .filter_map(|resolution| resolution.result.as_ref().err())
@@ -146,17 +146,17 @@ pub struct Selection<'c> {
 /// ```no_run
 /// use core_reloc::composite::{CompositeBtf, ParseReason};
 /// use core_reloc::object::BpfObject;
-/// use core_reloc::relocate::{self, ModulePolicy};
+/// use core_reloc::pipeline::{self, ModulePolicy};
 /// let composite = CompositeBtf::from_sys()?;
 /// let bytes = std::fs::read("probe.bpf.o")?;
 /// let object = BpfObject::parse(&bytes)?;
-/// let local = relocate::local_btf(&object)?;
+/// let local = pipeline::local_btf(&object)?;
 /// let policy = ModulePolicy {
 ///     modules: vec![("btrfs".into(), ParseReason::Requested)],
 ///     search_on_miss: true,
 ///     all_modules: false,
 /// };
-/// let selection = relocate::select_targets(&composite, &object, &local, &policy);
+/// let selection = pipeline::select_targets(&composite, &object, &local, &policy);
 /// assert!(selection.module_failures.is_empty());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

@@ -1,11 +1,9 @@
 //! Errors of the engine: every one names the relocation, its kind and its access in words.
 
-use std::fmt;
-
-use crate::BtfOrigin;
 use crate::btf::{BtfError, Kind, TypeId};
 use crate::ext::CoreReloKind;
 use crate::fixup::RelocationSite;
+use crate::target::TargetRef;
 
 /// An access string that does not fit the local type.
 #[derive(Debug, thiserror::Error)]
@@ -51,21 +49,6 @@ pub enum SpecError {
     /// The local BTF itself is broken.
     #[error(transparent)]
     Btf(#[from] BtfError),
-}
-
-/// A target type the engine considered: where it lives and which id it has there.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TargetRef {
-    /// vmlinux or the module.
-    pub origin: BtfOrigin,
-    /// The id, numbered as in that BTF (module ids continue after vmlinux's).
-    pub id: TypeId,
-}
-
-impl fmt::Display for TargetRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}] in {}", self.id, self.origin)
-    }
 }
 
 /// Why a relocation could not be resolved.

@@ -1,7 +1,7 @@
 //! The value a relocation takes for one spec (local or target): libbpf's
 //! `bpf_core_calc_{field,type,enumval}_relo`.
 
-use crate::btf::{Endian, Kind, TypeId};
+use crate::btf::{Endianness, Kind, TypeId};
 use crate::ext::CoreReloKind;
 use crate::fixup::{FieldAccess, FieldClass};
 
@@ -58,7 +58,7 @@ impl Value {
 pub(crate) fn compute(
     spec: Option<&Spec<'_>>,
     kind: CoreReloKind,
-    endian: Endian,
+    endian: Endianness,
 ) -> Result<Option<Value>, ValueError> {
     if kind.is_field_based() {
         field_value(spec, kind, endian)
@@ -96,7 +96,7 @@ fn field_access(spec: &Spec<'_>, field_type: TypeId) -> Result<FieldAccess, Valu
 fn field_value(
     spec: Option<&Spec<'_>>,
     kind: CoreReloKind,
-    endian: Endian,
+    endian: Endianness,
 ) -> Result<Option<Value>, ValueError> {
     if kind == CoreReloKind::FieldExists {
         return Ok(Some(Value::plain(u64::from(spec.is_some()))));
@@ -187,8 +187,8 @@ fn field_value(
         }
         CoreReloKind::FieldLshiftU64 => {
             let shift = match endian {
-                Endian::Little => 64 - (bit_offset + bit_size - byte_offset * 8) as i128,
-                Endian::Big => {
+                Endianness::Little => 64 - (bit_offset + bit_size - byte_offset * 8) as i128,
+                Endianness::Big => {
                     ((8 - byte_size as i128) * 8) + (bit_offset - byte_offset * 8) as i128
                 }
             };

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::*;
 use crate::BtfOrigin;
 use crate::btf::{BtfBuilder, IntEncoding, MemberSpec as M};
+use crate::target::{TargetBtf, TargetRef};
 
 const VMLINUX: &BtfOrigin = &BtfOrigin::Vmlinux;
 

@@ -19,12 +19,13 @@ mod name;
 mod spec;
 mod value;
 
-use crate::btf::{Btf, Endian, TypeId};
+use crate::btf::{Btf, Endianness, TypeId};
 use crate::ext::{CoreRelo, CoreReloKind};
 use crate::fixup::{Fixup, MemSize, PoisonReason, RelocationSite};
+use crate::target::TargetRef;
 
-pub use candidates::{TargetBtf, Targets};
-pub use error::{ReloError, ReloErrorKind, SpecError, TargetRef};
+pub use candidates::Targets;
+pub use error::{ReloError, ReloErrorKind, SpecError};
 pub use name::essential_name;
 pub use spec::MAX_SPEC_LEN;
 
@@ -98,7 +99,8 @@ pub fn want_record_types<'r>(
 /// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, MemberSpec};
 /// use core_reloc::ext::{CoreRelo, CoreReloKind};
 /// use core_reloc::fixup::RelocationSite;
-/// use core_reloc::relo::{want_record_types, Engine, EngineOptions, TargetBtf, Targets};
+/// use core_reloc::engine::{want_record_types, Engine, EngineOptions, Targets};
+/// use core_reloc::target::TargetBtf;
 /// use core_reloc::BtfOrigin;
 ///
 /// // The program was compiled against `struct task_struct { int pid; }`...
@@ -128,7 +130,7 @@ pub struct Engine<'l, 't> {
     local: &'l Btf<'l>,
     targets: &'t Targets<'t>,
     options: EngineOptions,
-    endian: Endian,
+    endian: Endianness,
 }
 
 /// A matching candidate's computed outcome, kept to detect ambiguity.
