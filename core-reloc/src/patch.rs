@@ -20,7 +20,6 @@
 
 use std::fmt;
 
-
 use crate::bytes::{Endian, Endianness, Reader};
 use crate::ext::CoreReloKind;
 use crate::fixup::{Fixup, PoisonReason, RelocationSite};

@@ -2,15 +2,13 @@
 //! puts a record that only the wide fields describe correctly before an ordinary type, whose id
 //! and layout come out right only if the record was strided correctly.
 
-use core_reloc::btf::{Btf, BtfBuilder, BtfError, Endianness, IntEncoding, Kind, KindLayout, TypeId};
+use core_reloc::btf::{
+    Btf, BtfBuilder, BtfError, Endianness, IntEncoding, Kind, KindLayout, TypeId,
+};
 
 /// The type after the wide record: `struct after { int x; }` of 4 bytes.
 fn add_after(b: &mut BtfBuilder, int: TypeId) -> TypeId {
-    b.add_struct(
-        "after",
-        4,
-        &[core_reloc::btf::MemberSpec::new("x", int, 0)],
-    )
+    b.add_struct("after", 4, &[core_reloc::btf::MemberSpec::new("x", int, 0)])
 }
 
 fn check_after(btf: &Btf<'_>, id: TypeId, int: TypeId) -> Result<(), BtfError> {

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier, Mutex};
 
 use core_reloc::BtfOrigin;
-use core_reloc::btf::{Btf, BtfBuilder, BtfError, Endianness, IntEncoding, Kind, MemberSpec, TypeId};
+use core_reloc::btf::{
+    Btf, BtfBuilder, BtfError, Endianness, IntEncoding, Kind, MemberSpec, TypeId,
+};
 use core_reloc::composite::{
     BtfSource, CompositeBtf, CompositeError, ModuleError, ModuleState, ParseReason,
 };

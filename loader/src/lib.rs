@@ -467,15 +467,9 @@ impl Loader {
         }
         let relocated = pipeline::apply(&object, &resolutions).map_err(|error| match error {
             pipeline::ApplyError::Object(error) => LoadError::Object(error),
-            pipeline::ApplyError::Unresolved(lines) => LoadError::Relocation(
-                lines
-                    .into_iter()
-                    .map(|message| Failure {
-                        section: String::new(),
-                        message,
-                    })
-                    .collect(),
-            ),
+            pipeline::ApplyError::Unresolved(lines) => {
+                LoadError::Relocation(lines.into_iter().map(Failure::from_message).collect())
+            }
         })?;
         report.fixups = fixup_reports(&resolutions, &relocated.outcomes);
         self.check_unsearched_modules(composite, &local, &resolutions, &mut report);
@@ -764,10 +758,7 @@ fn failures(resolutions: &[RecordResolution<'_>]) -> Vec<Failure> {
         .iter()
         .filter_map(|resolution| {
             let error: &ReloError = resolution.result.as_ref().err()?;
-            Some(Failure {
-                section: resolution.section.to_string(),
-                message: error.to_string(),
-            })
+            Some(Failure::from_engine(resolution.section, error))
         })
         .collect()
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use core_reloc::composite::{CompositeStats, ParseReason};
-use core_reloc::engine::CandidateReport;
+use core_reloc::engine::{CandidateReport, ReloError, ReloErrorKind};
 use core_reloc::ext::CoreReloKind;
 use core_reloc::target::TargetRef;
 
@@ -84,13 +84,76 @@ impl fmt::Display for FixupReport {
 }
 
 /// A relocation that could not be resolved.
+///
+/// # Examples
+///
+/// ```no_run
+/// # let bytes = std::fs::read("probe.bpf.o").unwrap();
+/// if let Err(core_reloc_loader::LoadError::Relocation(failures)) =
+///     core_reloc_loader::Loader::new().relocate(&bytes)
+/// {
+///     for failure in &failures {
+///         eprintln!("record {:?}: {}", failure.record_index, failure.reason);
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     /// Program section.
     pub section: String,
-    /// The engine's error text: record, instruction, kind, access in words, reason (which
-    /// names the candidates involved, e.g. both sides of an ambiguity).
+    /// Index of the record among all of the object's records, when the failure names one.
+    pub record_index: Option<usize>,
+    /// Instruction index in the section, when the failure names one.
+    pub insn: Option<usize>,
+    /// The relocation kind, when the failure names one.
+    pub kind: Option<CoreReloKind>,
+    /// The access in words (`struct btrfs_inode.vfs_inode.i_ino`), or the raw access string
+    /// when it could not be resolved.
+    pub access: String,
+    /// Why it failed, in words (e.g. both sides of an ambiguity and what each gives).
+    pub reason: String,
+    /// The target types the reason is about: both candidates of an ambiguity, or the
+    /// candidate whose BTF is broken.
+    pub targets: Vec<TargetRef>,
+    /// The whole explanation on one line: record, instruction, kind, access, reason.
     pub message: String,
+}
+
+impl Failure {
+    /// The failure the engine reported for a record.
+    pub(crate) fn from_engine(section: &str, error: &ReloError) -> Failure {
+        let targets = match error.reason.as_ref() {
+            ReloErrorKind::Ambiguous { first, second, .. } => vec![first.clone(), second.clone()],
+            ReloErrorKind::Target { target, .. } | ReloErrorKind::ModuleTypeId { target } => {
+                vec![target.clone()]
+            }
+            _ => Vec::new(),
+        };
+        Failure {
+            section: section.to_string(),
+            record_index: Some(error.site.record_index),
+            insn: Some(error.site.insn_index),
+            kind: Some(error.kind),
+            access: error.access.clone(),
+            reason: error.reason.to_string(),
+            targets,
+            message: error.to_string(),
+        }
+    }
+
+    /// A failure known only by its text.
+    pub(crate) fn from_message(message: String) -> Failure {
+        Failure {
+            section: String::new(),
+            record_index: None,
+            insn: None,
+            kind: None,
+            access: String::new(),
+            reason: message.clone(),
+            targets: Vec::new(),
+            message,
+        }
+    }
 }
 
 impl fmt::Display for Failure {

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use super::Btf;
 use super::header::{BASE_HEADER_LEN, BTF_MAGIC, LAYOUT_HEADER_LEN};
-use crate::bytes::{Endian, Endianness, native};
 use super::kind::{Kind, KindLayout, MAX_KNOWN_KIND};
-use super::types::{KIND_MASK, VLEN_MASK};
 use super::types::{DatasecEntry, IntEncoding, Linkage, TypeId};
+use super::types::{KIND_MASK, VLEN_MASK};
+use crate::bytes::{Endian, Endianness, native};
 
 /// A struct or union member for [`BtfBuilder::add_struct`] and [`BtfBuilder::add_union`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,9 +198,8 @@ impl BtfBuilder {
         let id = self.next_type_id();
         let name_offset = self.add_string(name);
         // The 2026 layout of `info`: vlen in bits 0..23, kind in 24..30, kind_flag in 31.
-        let info = u32::from(kind_flag) << 31
-            | (u32::from(kind) & KIND_MASK) << 24
-            | (vlen & VLEN_MASK);
+        let info =
+            u32::from(kind_flag) << 31 | (u32::from(kind) & KIND_MASK) << 24 | (vlen & VLEN_MASK);
         self.u32(name_offset);
         self.u32(info);
         self.u32(size_or_type);
@@ -328,7 +327,13 @@ impl BtfBuilder {
         signed: bool,
         values: &[(&str, u64)],
     ) -> TypeId {
-        let id = self.header(name, Kind::Enum64.raw(), signed, vlen_of(values.len()), size);
+        let id = self.header(
+            name,
+            Kind::Enum64.raw(),
+            signed,
+            vlen_of(values.len()),
+            size,
+        );
         for &(value_name, value) in values {
             let name_offset = self.add_string(value_name);
             self.u32(name_offset);
@@ -383,7 +388,13 @@ impl BtfBuilder {
 
     /// FUNC_PROTO returning `ret` with `(name, type)` parameters.
     pub fn add_func_proto(&mut self, ret: TypeId, params: &[(&str, TypeId)]) -> TypeId {
-        let id = self.header("", Kind::FuncProto.raw(), false, vlen_of(params.len()), ret.0);
+        let id = self.header(
+            "",
+            Kind::FuncProto.raw(),
+            false,
+            vlen_of(params.len()),
+            ret.0,
+        );
         for &(param_name, type_id) in params {
             let name_offset = self.add_string(param_name);
             self.u32(name_offset);
@@ -401,7 +412,13 @@ impl BtfBuilder {
 
     /// DATASEC `name` of `size` bytes with the given entries.
     pub fn add_datasec(&mut self, name: &str, size: u32, entries: &[DatasecEntry]) -> TypeId {
-        let id = self.header(name, Kind::Datasec.raw(), false, vlen_of(entries.len()), size);
+        let id = self.header(
+            name,
+            Kind::Datasec.raw(),
+            false,
+            vlen_of(entries.len()),
+            size,
+        );
         for entry in entries {
             self.u32(entry.type_id.0);
             self.u32(entry.offset);

@@ -43,8 +43,7 @@ unsafe impl Pod for RawLayoutFields {}
 
 const _: () = assert!(std::mem::size_of::<RawHeader>() == BASE_HEADER_LEN);
 const _: () = assert!(
-    std::mem::size_of::<RawHeader>() + std::mem::size_of::<RawLayoutFields>()
-        == LAYOUT_HEADER_LEN
+    std::mem::size_of::<RawHeader>() + std::mem::size_of::<RawLayoutFields>() == LAYOUT_HEADER_LEN
 );
 
 /// A decoded and bounds-checked BTF header.

@@ -44,9 +44,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 use std::sync::{Arc, OnceLock};
 
+pub use crate::bytes::Endianness;
 pub use builder::{BtfBuilder, MemberSpec};
 pub use error::BtfError;
-pub use crate::bytes::Endianness;
 pub use header::{BTF_MAGIC, Header};
 pub use kind::{Kind, KindLayout, MAX_KIND};
 pub use source::{BtfBytes, LoadInfo, LoadMethod};

@@ -81,7 +81,9 @@ impl StringFinder {
     pub(crate) fn offsets_in<'s>(&'s self, section: &'s [u8]) -> impl Iterator<Item = usize> + 's {
         let start = self.at_start(section).then_some(0);
         // A match of "\0name\0" at `at` is the string at `at + 1`.
-        start.into_iter().chain(self.delimited.find_iter(section).map(|at| at + 1))
+        start
+            .into_iter()
+            .chain(self.delimited.find_iter(section).map(|at| at + 1))
     }
 }
 

@@ -4,8 +4,8 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::bytes::{Endianness, read_u32};
 use super::kind::Kind;
+use crate::bytes::{Endianness, read_u32};
 
 /// Size of `struct btf_type`: name_off, info, size/type.
 pub(crate) const TYPE_HEADER_LEN: usize = 12;

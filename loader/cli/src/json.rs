@@ -6,7 +6,7 @@
 
 use core_reloc::engine::CandidateReport;
 use core_reloc::target::TargetRef;
-use core_reloc_loader::{FixupReport, LoadError, ModuleReport, Report, Warning};
+use core_reloc_loader::{Failure, FixupReport, LoadError, ModuleReport, Report, Warning};
 use serde::Serialize;
 
 use crate::error::{CliError, chain};
@@ -245,8 +245,54 @@ impl From<&Report> for SummaryJson {
 pub struct FailureJson {
     /// The program section.
     pub section: String,
-    /// The engine's explanation: record, instruction, kind, access in words, reason.
+    /// The record index; `null` when the failure names no record.
+    pub record_index: Option<usize>,
+    /// The instruction index in the section; `null` when the failure names none.
+    pub insn: Option<usize>,
+    /// The relocation kind; `null` when the failure names none.
+    pub kind: Option<&'static str>,
+    /// The access in words (or the raw access string when it did not resolve).
+    pub access: String,
+    /// Why it failed, in words.
+    pub reason: String,
+    /// The target types the reason is about (both sides of an ambiguity, a broken candidate).
+    pub targets: Vec<TargetJson>,
+    /// The whole explanation on one line.
     pub message: String,
+}
+
+impl From<&Failure> for FailureJson {
+    fn from(failure: &Failure) -> FailureJson {
+        FailureJson {
+            section: failure.section.clone(),
+            record_index: failure.record_index,
+            insn: failure.insn,
+            kind: failure.kind.map(|kind| kind.name()),
+            access: failure.access.clone(),
+            reason: failure.reason.clone(),
+            targets: failure.targets.iter().map(TargetJson::from).collect(),
+            message: failure.message.clone(),
+        }
+    }
+}
+
+/// A poisoned relocation the verifier reached (`load`).
+#[derive(Debug, Serialize)]
+pub struct PoisonedJson {
+    /// The program's name.
+    pub program: String,
+    /// The program section.
+    pub section: String,
+    /// The instruction index.
+    pub insn: usize,
+    /// The record index.
+    pub record_index: usize,
+    /// The relocation kind.
+    pub kind: &'static str,
+    /// The access in words.
+    pub access: String,
+    /// Modules whose BTF has the type but were not searched.
+    pub unsearched_modules: Vec<String>,
 }
 
 /// The one line a failed `explain --json` prints.
@@ -266,34 +312,43 @@ pub struct ErrorJson {
     /// For `strict`: the warning that became an error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<WarningJson>,
+    /// For `poisoned_relocation`: the relocation the verifier reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poisoned: Option<PoisonedJson>,
 }
 
 impl From<&CliError> for ErrorJson {
     fn from(error: &CliError) -> ErrorJson {
-        let (failures, warning) = match error {
-            CliError::Load(LoadError::Relocation(failures)) => (
-                failures
-                    .iter()
-                    .map(|failure| FailureJson {
-                        section: failure.section.clone(),
-                        message: failure.message.clone(),
-                    })
-                    .collect(),
-                None,
-            ),
-            CliError::Load(LoadError::Strict(warning)) => {
-                (Vec::new(), Some(WarningJson::from(warning.as_ref())))
-            }
-            _ => (Vec::new(), None),
-        };
-        ErrorJson {
+        let mut json = ErrorJson {
             line: "error",
             error: error.kind(),
             exit_code: error.exit_code(),
             message: chain(error),
-            failures,
-            warning,
+            failures: Vec::new(),
+            warning: None,
+            poisoned: None,
+        };
+        match error {
+            CliError::Load(LoadError::Relocation(failures)) => {
+                json.failures = failures.iter().map(FailureJson::from).collect();
+            }
+            CliError::Load(LoadError::Strict(warning)) => {
+                json.warning = Some(WarningJson::from(warning.as_ref()));
+            }
+            CliError::Load(LoadError::PoisonedRelocation { program, site, .. }) => {
+                json.poisoned = Some(PoisonedJson {
+                    program: program.clone(),
+                    section: site.section.clone(),
+                    insn: site.insn,
+                    record_index: site.record_index,
+                    kind: site.kind.name(),
+                    access: site.access.clone(),
+                    unsearched_modules: site.unsearched_modules.clone(),
+                });
+            }
+            _ => {}
         }
+        json
     }
 }
 
