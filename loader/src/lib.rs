@@ -2,21 +2,63 @@
 //! Load eBPF objects into the kernel after module-aware CO-RE relocation.
 //!
 //! [`Loader`] relocates an object's CO-RE records against vmlinux *and* the kernel modules
-//! whose types it reads, then hands the relocated object to [`aya::EbpfLoader`]:
+//! whose types it reads, then hands the relocated object to [`aya::EbpfLoader`]. Add it next
+//! to aya:
 //!
-//! ```no_run
-//! let mut ebpf = core_reloc_loader::Loader::new()
-//!     .with_module_btf("btrfs")
-//!     .load_file("probe.bpf.o")?;
-//! let program: &mut aya::programs::KProbe =
-//!     ebpf.program_mut("btrfs_getattr_probe").unwrap().try_into()?;
-//! program.load()?;
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```toml
+//! [dependencies]
+//! aya = "0.16"
+//! core-reloc-loader = "0.1"
 //! ```
 //!
 //! Module BTF is parsed lazily: only modules named with [`Loader::with_module_btf`], modules
 //! that own a program's attach target (found in `/proc/kallsyms`), and, when a local type
 //! has no candidate in vmlinux, modules whose BTF strings contain its name.
+//!
+//! # Examples
+//!
+//! A C object (`clang -g -O2 -target bpf`) reading btrfs's structs, attached to a function of
+//! the btrfs module:
+//!
+//! ```no_run
+//! use aya::programs::KProbe;
+//! let mut ebpf = core_reloc_loader::Loader::new()
+//!     .with_module_btf("btrfs")
+//!     .load_file("btrfs_getattr.bpf.o")?;
+//! let program: &mut KProbe = ebpf.program_mut("btrfs_getattr_probe").unwrap().try_into()?;
+//! program.load()?;
+//! program.attach("btrfs_getattr", 0)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A Rust object (aya-ebpf; module-type reads through C CO-RE shims linked as bitcode), with
+//! aya configured as usual and the verifier's rejection of a poisoned read explained:
+//!
+//! ```no_run
+//! use aya::programs::KProbe;
+//! use core_reloc_loader::Loader;
+//! let pid = std::process::id();
+//! let mut aya_loader = aya::EbpfLoader::new();
+//! aya_loader.override_global("TARGET_TGID", &pid, true);
+//! let (mut ebpf, report) = Loader::new()
+//!     .with_module_btf("btrfs")
+//!     .load_file_with("target/bpfel-unknown-none/release/btrfs_getattr_rs", &mut aya_loader)?;
+//! Loader::load_program(&mut ebpf, &report, "btrfs_getattr_fields", |p: &mut KProbe| p.load())?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Offline, against another kernel's BTF (a directory laid out like `/sys/kernel/btf`):
+//!
+//! ```no_run
+//! use core_reloc_loader::{KallsymsSource, Loader};
+//! let relocated = Loader::new()
+//!     .btf_directory("target/kernels/6.1/btf")
+//!     .kallsyms(KallsymsSource::None)
+//!     .with_module_btf("btrfs")
+//!     .relocate_file("btrfs_getattr.bpf.o")?;
+//! std::fs::write("btrfs_getattr.6.1.o", &relocated.bytes).unwrap();
+//! # Ok::<(), core_reloc_loader::LoadError>(())
+//! ```
 
 pub mod attach;
 mod error;

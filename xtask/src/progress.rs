@@ -77,13 +77,14 @@ pub fn print_summary(title: &str, started: Instant) {
     println!("\n{title}");
     println!("{:<30} {:>9}  {:<6} detail", "step", "time", "result");
     for step in steps.iter() {
-        println!(
+        let row = format!(
             "{:<30} {:>7.1} s  {:<6} {}",
             step.name,
             step.elapsed.as_secs_f64(),
             if step.ok { "ok" } else { "FAILED" },
             step.detail
         );
+        println!("{}", row.trim_end());
     }
     println!("{:<30} {:>7.1} s", "total", started.elapsed().as_secs_f64());
 }

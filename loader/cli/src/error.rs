@@ -39,6 +39,13 @@ pub enum CliError {
     /// The BTF files given with --btf and --module do not form a kernel's BTF.
     #[error("the BTF given with --btf and --module")]
     Composite(#[source] core_reloc::composite::CompositeError),
+    /// Stdout could not be written (a closed pipe ends the command quietly).
+    #[error("writing to stdout")]
+    Stdout {
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The loader refused the object.
     #[error(transparent)]
     Load(#[from] LoadError),
@@ -60,6 +67,7 @@ impl CliError {
             CliError::Usage { .. }
             | CliError::Read { .. }
             | CliError::Write { .. }
+            | CliError::Stdout { .. }
             | CliError::Composite(_) => EXIT_USAGE_OR_INPUT,
             CliError::ProgramsFailed { .. } => EXIT_REFUSED,
             CliError::Load(error) => match error {
@@ -84,7 +92,7 @@ impl CliError {
         match self {
             CliError::Usage { .. } => "usage",
             CliError::Read { .. } => "read",
-            CliError::Write { .. } => "write",
+            CliError::Write { .. } | CliError::Stdout { .. } => "write",
             CliError::Composite(_) => "kernel_btf",
             CliError::ProgramsFailed { .. } => "programs_failed",
             CliError::Load(error) => match error {
@@ -101,6 +109,13 @@ impl CliError {
                 LoadError::Program { .. } => "program",
             },
         }
+    }
+}
+
+impl CliError {
+    /// True when stdout was closed by its reader (`| head`): not worth a message.
+    pub fn is_closed_pipe(&self) -> bool {
+        matches!(self, CliError::Stdout { source } if source.kind() == std::io::ErrorKind::BrokenPipe)
     }
 }
 

@@ -353,8 +353,7 @@ impl From<&CliError> for ErrorJson {
 }
 
 /// Prints one JSON object on its own line.
-pub fn print_line(value: &impl Serialize) {
+pub fn print_line(value: &impl Serialize) -> Result<(), CliError> {
     // Serializing these plain structs cannot fail: no maps with non-string keys, no I/O.
-    let line = serde_json::to_string(value).unwrap_or_default();
-    println!("{line}");
+    crate::out::line(serde_json::to_string(value).unwrap_or_default())
 }

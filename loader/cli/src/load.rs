@@ -8,7 +8,7 @@ use core_reloc_loader::{LoadError, Loader, Report};
 
 use crate::args::LoadArgs;
 use crate::error::{CliError, chain};
-use crate::{summary, target};
+use crate::{out, summary, target};
 
 /// Loads the object's programs into the running kernel and unloads them.
 pub fn run(args: &LoadArgs) -> Result<(), CliError> {
@@ -16,21 +16,23 @@ pub fn run(args: &LoadArgs) -> Result<(), CliError> {
     let bytes = target::read(&args.object)?;
     let (mut ebpf, report) = loader.load_with(&bytes, &mut aya::EbpfLoader::new())?;
     summary::print(&report);
-    println!("{} relocations applied", report.fixups.len());
+    out::line(format_args!("{} relocations applied", report.fixups.len()))?;
     let names: Vec<String> = ebpf.programs().map(|(name, _)| name.to_string()).collect();
     let mut failed = 0;
     for name in &names {
         match load_program(&mut ebpf, &report, name) {
-            Ok(Some(kind)) => println!("program {name} ({kind}): loaded"),
-            Ok(None) => println!("program {name}: not loaded here (it needs attach information)"),
+            Ok(Some(kind)) => out::line(format_args!("program {name} ({kind}): loaded"))?,
+            Ok(None) => out::line(format_args!(
+                "program {name}: not loaded here (it needs attach information)"
+            ))?,
             Err(error) => {
                 failed += 1;
-                println!("program {name}: {}", chain(&error));
+                out::line(format_args!("program {name}: {}", chain(&error)))?;
             }
         }
     }
     drop(ebpf);
-    println!("unloaded");
+    out::line("unloaded")?;
     if failed > 0 {
         return Err(CliError::ProgramsFailed {
             failed,
