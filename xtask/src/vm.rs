@@ -236,6 +236,8 @@ fn build_guest_binaries(demo: bool) -> Result<GuestBinaries> {
         .args(targets)
         .arg("--target")
         .arg(GUEST_TARGET)
+        // Diagnostics still reach the terminal; cargo's progress lines do not.
+        .arg("--quiet")
         .arg("--message-format=json-render-diagnostics")
         .env(
             "RUSTFLAGS",
