@@ -48,6 +48,7 @@
 //! ```
 
 pub mod btf;
+pub mod btf_file;
 pub mod bytes;
 pub mod composite;
 pub mod engine;

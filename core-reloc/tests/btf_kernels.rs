@@ -11,21 +11,8 @@ use core_reloc::btf::{Btf, Kind, Linkage, LoadMethod, Type, TypeId};
 
 const SERIES: [&str; 2] = ["6.1", "6.12"];
 
-fn kernels_root() -> PathBuf {
-    match std::env::var_os("CORE_RELOC_KERNELS") {
-        Some(root) => PathBuf::from(root),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/kernels"),
-    }
-}
-
 fn blob(series: &str, name: &str) -> PathBuf {
-    let path = kernels_root().join(series).join("btf").join(name);
-    assert!(
-        path.is_file(),
-        "missing kernel BTF fixture {}: run `cargo xtask kernels` (or set CORE_RELOC_KERNELS)",
-        path.display()
-    );
-    path
+    kernel_fixtures::kernel_btf(series, name)
 }
 
 /// vmlinux and btrfs (split on it) of one series.

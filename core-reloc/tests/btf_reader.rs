@@ -659,7 +659,7 @@ fn bytes_may_be_borrowed_owned_or_shared() -> Result<(), BtfError> {
 }
 
 #[test]
-fn files_are_mapped_and_unmappable_files_are_read() -> Result<(), BtfError> {
+fn files_are_mapped_and_unmappable_files_are_read() -> Result<(), Box<dyn std::error::Error>> {
     let mut b = BtfBuilder::new();
     b.add_int("int", 4, IntEncoding::SIGNED);
     let bytes = b.build();
@@ -680,7 +680,7 @@ fn files_are_mapped_and_unmappable_files_are_read() -> Result<(), BtfError> {
 
     assert!(matches!(
         Btf::from_file("/nonexistent/btf"),
-        Err(BtfError::Io { .. })
+        Err(core_reloc::btf_file::BtfFileError::Io { .. })
     ));
     Ok(())
 }

@@ -126,8 +126,26 @@ impl ModuleSearch {
 pub enum KernelBtf {
     /// `/sys/kernel/btf` of the running kernel (vmlinux memory-mapped where allowed).
     System,
-    /// A directory laid out like `/sys/kernel/btf` (e.g. offline BTF of another kernel).
+    /// A directory laid out like `/sys/kernel/btf` (e.g. offline BTF of another kernel):
+    /// `vmlinux` (raw BTF or the vmlinux ELF) and one file per module (raw BTF, `*.ko`,
+    /// `*.ko.xz`, `*.ko.zst`).
     Directory(PathBuf),
+    /// A vmlinux file and module files, each raw BTF or an ELF file with `.BTF`, possibly
+    /// xz or zstd compressed ([`CompositeBtf::from_files`]).
+    Files {
+        /// vmlinux: raw BTF or the vmlinux ELF.
+        vmlinux: PathBuf,
+        /// `(module name, file)` pairs.
+        modules: Vec<(String, PathBuf)>,
+    },
+    /// A vmlinux file and the `*.ko[.xz|.zst]` modules of a `/lib/modules/<release>` tree
+    /// ([`CompositeBtf::from_module_tree`]).
+    ModuleTree {
+        /// vmlinux: raw BTF or the vmlinux ELF.
+        vmlinux: PathBuf,
+        /// The module tree.
+        tree: PathBuf,
+    },
     /// An already opened composite, shared between loaders. It is never re-listed: modules
     /// it does not have stay unknown.
     Shared(Arc<CompositeBtf>),
@@ -139,6 +157,15 @@ impl KernelBtf {
         Ok(match self {
             KernelBtf::System => Arc::new(CompositeBtf::from_sys()?),
             KernelBtf::Directory(path) => Arc::new(CompositeBtf::from_dir(path)?),
+            KernelBtf::Files { vmlinux, modules } => Arc::new(CompositeBtf::from_files(
+                vmlinux,
+                modules
+                    .iter()
+                    .map(|(name, path)| (name.clone(), path.clone())),
+            )?),
+            KernelBtf::ModuleTree { vmlinux, tree } => {
+                Arc::new(CompositeBtf::from_module_tree(vmlinux, tree)?)
+            }
             KernelBtf::Shared(composite) => composite.clone(),
         })
     }
@@ -292,6 +319,8 @@ impl Loader {
 
     /// Reads BTF from a directory laid out like `/sys/kernel/btf`: a `vmlinux` file and one
     /// file per module (what `cargo xtask kernels` writes to `target/kernels/<series>/btf`).
+    /// Files are told apart by content: `vmlinux` may be the vmlinux ELF, and modules may be
+    /// `*.ko`, `*.ko.xz` or `*.ko.zst` files (named `btrfs.ko.xz` for module `btrfs`).
     ///
     /// # Examples
     ///
@@ -301,6 +330,37 @@ impl Loader {
     /// ```
     pub fn btf_directory(&mut self, path: impl Into<PathBuf>) -> &mut Self {
         self.kernel_btf(KernelBtf::Directory(path.into()))
+    }
+
+    /// Reads vmlinux and the named modules from files, each raw BTF or an ELF file with
+    /// `.BTF` (a vmlinux ELF, a `.ko`), possibly xz or zstd compressed. Only these modules
+    /// exist for this loader; name them with [`with_module_btf`](Self::with_module_btf) to
+    /// search them explicitly.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut loader = core_reloc_loader::Loader::new();
+    /// loader
+    ///     .btf_files("target/kernels/6.12/vmlinux", [("btrfs", "target/kernels/6.12/modules/btrfs.ko")])
+    ///     .with_module_btf("btrfs");
+    /// ```
+    pub fn btf_files<N, P>(
+        &mut self,
+        vmlinux: impl Into<PathBuf>,
+        modules: impl IntoIterator<Item = (N, P)>,
+    ) -> &mut Self
+    where
+        N: Into<String>,
+        P: Into<PathBuf>,
+    {
+        self.kernel_btf(KernelBtf::Files {
+            vmlinux: vmlinux.into(),
+            modules: modules
+                .into_iter()
+                .map(|(name, path)| (name.into(), path.into()))
+                .collect(),
+        })
     }
 
     /// Sets where the kernel's BTF comes from.
@@ -496,7 +556,7 @@ impl Loader {
             }
             report.warnings.push(Warning::ModuleFailed {
                 module: failure.module().to_string(),
-                error: failure.to_string(),
+                error: with_causes(failure),
             });
         }
         let options = EngineOptions {
@@ -880,4 +940,16 @@ fn diagnose(
         program: name.to_string(),
         source,
     }
+}
+
+/// An error and its causes on one line (errors do not repeat their source in their message).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

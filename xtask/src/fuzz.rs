@@ -213,7 +213,7 @@ fn run_target(fuzz_dir: &Path, target: &str, seconds: u64) -> Result<Summary> {
 /// Writes one directory of seeds per target under `corpus`.
 fn seed(corpus: &Path) -> Result<()> {
     let root = workspace_root();
-    let kernels = root.join("target/kernels");
+    let kernels = crate::kernels::root();
     let objects = ebpf_objects(&root.join("target/ebpf"));
     if objects.is_empty() {
         eprintln!("fuzz: no eBPF objects under target/ebpf (cargo xtask build-corpus makes them)");

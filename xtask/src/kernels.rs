@@ -22,7 +22,7 @@ use xshell::{Shell, cmd};
 use crate::{Result, progress};
 
 /// Environment variable that overrides the cache root (default `<workspace>/target/kernels`).
-pub const ROOT_ENV: &str = "CORE_RELOC_KERNELS";
+pub use kernel_fixtures::ROOT_ENV;
 
 /// A Debian kernel series we test against, and how to find its newest signed image package.
 struct Series {
@@ -69,11 +69,9 @@ impl fmt::Display for Kernel {
     }
 }
 
-/// The cache root.
+/// The cache root (the tests find it through the same function).
 pub fn root() -> PathBuf {
-    std::env::var_os(ROOT_ENV)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace_root().join("target").join("kernels"))
+    kernel_fixtures::kernels_root()
 }
 
 /// `cargo xtask kernels`.

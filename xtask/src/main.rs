@@ -34,6 +34,7 @@ commands:
              release-build, then time BTF parsing and CO-RE relocation: ours, libbpf, aya-obj
   fuzz [--seed] [--seconds N] [TARGET...]
              seed and run the core-reloc cargo-fuzz targets (default 20 s each)
+  package    cargo package the library crates and build them from the packages
   test       set up, then run every check: fmt, clippy, unit and integration tests
   demo       set up, then run the demo
 ";
@@ -51,6 +52,7 @@ fn main() {
         #[cfg(feature = "bench")]
         Some("bench-case") => bench::run_case(&args[1..]),
         Some("fuzz") => summarised("cargo xtask fuzz", || fuzz::run(&args[1..])),
+        Some("package") => summarised("cargo xtask package", package),
         Some("test") => summarised("cargo xtask test", test),
         Some("demo") => summarised("cargo xtask demo", demo),
         Some("help" | "--help" | "-h") => {
@@ -150,16 +152,7 @@ fn test() -> Result<()> {
         let passed = host_tests(&cargo, &prepared.kernels_root)?;
         Ok((passed, format!("{passed} passed, 0 failed")))
     })?;
-    // The library crates must stay publishable: packaged and built from the package alone.
-    progress::step("cargo package (libraries)", || {
-        progress::quiet(
-            xshell::cmd!(
-                sh,
-                "{cargo} package --offline --allow-dirty -p core-reloc -p core-reloc-loader -p core-reloc-cli"
-            ),
-            "package",
-        )
-    })?;
+    package()?;
     // A short run of every cargo-fuzz target, seeded from the real blobs: a crash, a leak
     // past the RSS limit or an endless loop fails the run.
     fuzz::run(&[
@@ -170,6 +163,75 @@ fn test() -> Result<()> {
     let guest = vm::suite(&prepared, &objects)?;
     // One closing line for the whole run: host tests and the tests of every guest.
     println!("\ntests: {} passed, 0 failed", host + guest);
+    Ok(())
+}
+
+/// `cargo xtask package`: the library crates must stay publishable, so they are packaged and
+/// built from the packages alone (nothing is uploaded).
+fn package() -> Result<()> {
+    let sh = xshell::Shell::new()?;
+    sh.change_dir(workspace_root());
+    let cargo = cargo();
+    progress::step("cargo package (libraries)", || {
+        clear_stale_package_sources()?;
+        progress::quiet(
+            xshell::cmd!(
+                sh,
+                "{cargo} package --offline --allow-dirty --target-dir {PACKAGE_TARGET_DIR} -p core-reloc -p core-reloc-loader -p core-reloc-cli"
+            ),
+            "package",
+        )
+    })
+}
+
+/// Where `cargo package` verifies the library crates: its own target directory, so that what
+/// it builds from the packages never mixes with the workspace's builds.
+const PACKAGE_TARGET_DIR: &str = "target/package-verify";
+
+/// Removes what makes `cargo package` verify stale sources.
+///
+/// Verification builds each crate against the ones packaged before it through a local
+/// registry. Cargo unpacks those under `$CARGO_HOME/registry/src/-<hash>/<name>-<version>` and
+/// fingerprints registry crates by version only, so an unpacked copy or a build of an earlier
+/// run (same version, older sources) would be reused. Only our crates are removed: their
+/// unpacked copies in local registries (named `-<hash>`), the packages, and their builds in
+/// [`PACKAGE_TARGET_DIR`]; dependencies stay built.
+fn clear_stale_package_sources() -> Result<()> {
+    // Our three crates and nothing else: `core-reloc-0.1.0`, `core-reloc-loader-<hash>`, ...
+    let remove_ours = |dir: &std::path::Path| -> Result<()> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("core-reloc")
+            {
+                std::fs::remove_dir_all(entry.path())?;
+            }
+        }
+        Ok(())
+    };
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo")
+        });
+    if let Ok(registries) = std::fs::read_dir(cargo_home.join("registry/src")) {
+        for registry in registries.flatten() {
+            if registry.file_name().to_string_lossy().starts_with('-') {
+                remove_ours(&registry.path())?;
+            }
+        }
+    }
+    let target = workspace_root().join(PACKAGE_TARGET_DIR);
+    let packages = target.join("package");
+    if packages.exists() {
+        std::fs::remove_dir_all(&packages)?;
+    }
+    // Without their fingerprints our crates are rebuilt; their dependencies are not.
+    remove_ours(&target.join("debug/.fingerprint"))?;
     Ok(())
 }
 

@@ -1,7 +1,5 @@
 //! The error type of the BTF reader.
 
-use std::path::PathBuf;
-
 use super::TypeId;
 use super::kind::Kind;
 
@@ -195,14 +193,5 @@ pub enum BtfError {
     SizeOverflow {
         /// The type.
         id: TypeId,
-    },
-    /// Reading a BTF file failed.
-    #[error("reading BTF from {path}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
     },
 }

@@ -40,7 +40,6 @@ mod source;
 pub(crate) mod strings;
 mod types;
 
-use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 use std::sync::{Arc, OnceLock};
 
@@ -138,7 +137,7 @@ impl<'a> Btf<'a> {
         Btf::parse_with(bytes.into(), Some(base), None)
     }
 
-    fn parse_with(
+    pub(crate) fn parse_with(
         bytes: BtfBytes<'a>,
         base: Option<Arc<Btf<'a>>>,
         load_info: Option<LoadInfo>,
@@ -574,22 +573,6 @@ impl<'a> Btf<'a> {
         })
     }
 
-    /// Reads a BTF file, memory-mapping it (private, read-only) when the file system allows and
-    /// reading it otherwise (e.g. `/sys/kernel/btf/*` can be mapped only on Linux >= 6.16).
-    /// [`Btf::load_info`] tells which happened and how many bytes were mapped or read.
-    pub fn from_file(path: impl AsRef<Path>) -> Result<Btf<'static>, BtfError> {
-        let (bytes, info) = BtfBytes::load(path)?;
-        Btf::parse_with(bytes, None, Some(info))
-    }
-
-    /// Like [`Btf::from_file`], for split BTF (e.g. `/sys/kernel/btf/btrfs`) on `base`.
-    pub fn from_file_split(
-        path: impl AsRef<Path>,
-        base: Arc<Btf<'a>>,
-    ) -> Result<Btf<'a>, BtfError> {
-        Btf::parse_split_loaded(BtfBytes::load(path)?, base)
-    }
-
     /// Parses split BTF that [`BtfBytes::load`] read or mapped, keeping how it was loaded in
     /// [`Btf::load_info`] (for callers that load first, e.g. to account bytes even when the
     /// parse fails).
@@ -607,7 +590,7 @@ impl<'a> Btf<'a> {
     /// let btf = Btf::parse_split_loaded(BtfBytes::load(&path)?, base)?;
     /// assert_ne!(btf.load_info().method, LoadMethod::InMemory);
     /// std::fs::remove_file(&path).unwrap();
-    /// # Ok::<(), core_reloc::btf::BtfError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn parse_split_loaded(
         (bytes, info): (BtfBytes<'a>, LoadInfo),

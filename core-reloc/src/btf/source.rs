@@ -1,14 +1,10 @@
 //! Where a [`Btf`](super::Btf)'s bytes live: borrowed, owned, shared, or memory-mapped.
+//! Loading them from files is [`btf_file`](crate::btf_file)'s job; this module does no I/O.
 
-use std::fs::File;
-use std::io::Read;
 use std::ops::Deref;
-use std::path::Path;
 use std::sync::Arc;
 
-use memmap2::{Mmap, MmapOptions};
-
-use super::error::BtfError;
+use memmap2::Mmap;
 
 /// The bytes backing a [`Btf`](super::Btf).
 #[derive(Debug)]
@@ -60,7 +56,8 @@ impl From<Mmap> for BtfBytes<'_> {
     }
 }
 
-/// How a BTF file was loaded by [`Btf::from_file`](super::Btf::from_file).
+/// How BTF bytes were obtained ([`Btf::from_file`](super::Btf::from_file),
+/// [`BtfFile`](crate::btf_file::BtfFile)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoadMethod {
     /// Memory-mapped (read-only, private).
@@ -70,6 +67,9 @@ pub enum LoadMethod {
     Read,
     /// The bytes were handed to the parser directly, not loaded from a file.
     InMemory,
+    /// Inflated from an xz or zstd file (a `.ko.xz`); [`LoadInfo::bytes`] is the compressed
+    /// size.
+    Decompressed,
 }
 
 /// What [`Btf::from_file`](super::Btf::from_file) did, for diagnostics and benchmarks.
@@ -77,50 +77,6 @@ pub enum LoadMethod {
 pub struct LoadInfo {
     /// Mapped, read or given.
     pub method: LoadMethod,
-    /// How many bytes were mapped or read (or given).
+    /// How many bytes were mapped, read, given, or (compressed) inflated.
     pub bytes: usize,
-}
-
-impl BtfBytes<'static> {
-    /// Maps `path` (private, read-only), or reads it when mapping fails or maps nothing (sysfs
-    /// files refuse mmap before Linux 6.16, and some files report a size of 0). Does not parse.
-    ///
-    /// Useful to probe bytes before parsing; [`Btf::from_file`](super::Btf::from_file) uses it.
-    pub fn load(path: impl AsRef<Path>) -> Result<(BtfBytes<'static>, LoadInfo), BtfError> {
-        load_file(path.as_ref())
-    }
-}
-
-fn load_file(path: &Path) -> Result<(BtfBytes<'static>, LoadInfo), BtfError> {
-    let io_error = |source| BtfError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut file = File::open(path).map_err(io_error)?;
-    // SAFETY: the map is private and read-only. If another process truncates the file while
-    // it is mapped, reads fault; BTF files (sysfs, build outputs) are not rewritten in place.
-    match unsafe { MmapOptions::new().map_copy_read_only(&file) } {
-        Ok(map) if !map.is_empty() => {
-            let bytes = map.len();
-            return Ok((
-                BtfBytes::Mapped(map),
-                LoadInfo {
-                    method: LoadMethod::Mapped,
-                    bytes,
-                },
-            ));
-        }
-        Ok(_) => log::debug!("{}: empty mapping, reading instead", path.display()),
-        Err(err) => log::debug!("{}: mmap failed ({err}), reading instead", path.display()),
-    }
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).map_err(io_error)?;
-    let len = bytes.len();
-    Ok((
-        BtfBytes::Owned(bytes),
-        LoadInfo {
-            method: LoadMethod::Read,
-            bytes: len,
-        },
-    ))
 }

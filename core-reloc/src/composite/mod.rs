@@ -36,20 +36,22 @@
 
 mod error;
 mod probe;
+mod probe_memo;
+mod sources;
 mod stats;
 
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::BtfOrigin;
-use crate::btf::{Btf, BtfBytes, BtfError, Kind, LoadInfo, LoadMethod, TypeId};
+use crate::btf::{Btf, BtfBytes, Kind, LoadInfo, TypeId};
+use crate::btf_file::BtfFile;
 use crate::target::TargetBtf;
 
 pub use error::{CompositeError, ModuleError};
 pub use probe::{Probe, ProbeMany};
+pub use sources::{CompositeSource, module_name_from_file};
 pub use stats::{CompositeStats, ModuleState, ModuleStats, ParseReason};
 
 /// Where the running kernel exposes its BTF.
@@ -57,15 +59,6 @@ pub const SYS_KERNEL_BTF: &str = "/sys/kernel/btf";
 
 /// The file name of the base BTF in a BTF directory.
 pub const VMLINUX: &str = "vmlinux";
-
-/// Where a [`CompositeBtf`]'s BTF comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BtfSource {
-    /// A directory laid out like `/sys/kernel/btf`: `vmlinux` and one file per module.
-    Directory(PathBuf),
-    /// Blobs handed over in memory.
-    Memory,
-}
 
 /// Where one module's bytes are, until parsed.
 #[derive(Debug)]
@@ -92,6 +85,9 @@ struct ModuleSlot {
     parse_runs: AtomicU32,
     probes: AtomicU32,
     probe_bytes_read: AtomicU64,
+    /// What the name probe learned of this module's strings (kept: a module's BTF does not
+    /// change while it is loaded).
+    memo: probe_memo::SlotMemo,
 }
 
 impl ModuleSlot {
@@ -105,6 +101,7 @@ impl ModuleSlot {
             parse_runs: AtomicU32::new(0),
             probes: AtomicU32::new(0),
             probe_bytes_read: AtomicU64::new(0),
+            memo: probe_memo::SlotMemo::default(),
         }
     }
 
@@ -124,127 +121,18 @@ impl ModuleSlot {
 /// `Arc<Btf<'static>>` of vmlinux, and parsed modules are never dropped or replaced.
 #[derive(Debug)]
 pub struct CompositeBtf {
-    source: BtfSource,
+    source: CompositeSource,
     vmlinux: Arc<Btf<'static>>,
     vmlinux_origin: BtfOrigin,
     /// Sorted by name: lookups are binary searches and iteration order is deterministic.
     modules: Vec<ModuleSlot>,
+    /// Names the probe has looked for, numbered for the slots' memos.
+    probed_names: probe_memo::NameTable,
 }
 
 impl CompositeBtf {
-    /// The running kernel's BTF, from [`SYS_KERNEL_BTF`].
-    ///
-    /// ```no_run
-    /// use core_reloc::composite::CompositeBtf;
-    /// let kernel = CompositeBtf::from_sys()?;
-    /// println!("vmlinux {:?}, {} modules", kernel.stats().vmlinux, kernel.module_names().len());
-    /// # Ok::<(), core_reloc::composite::CompositeError>(())
-    /// ```
-    pub fn from_sys() -> Result<CompositeBtf, CompositeError> {
-        CompositeBtf::from_dir(SYS_KERNEL_BTF)
-    }
-
-    /// A directory laid out like `/sys/kernel/btf` (e.g. a kernel package's BTF extracted
-    /// into `target/kernels/6.12/btf/`). Loads vmlinux (mapping it when possible) and lists
-    /// module names; reads no module.
-    ///
-    /// Files other than `vmlinux` are modules. Subdirectories are ignored, and names that are
-    /// not UTF-8 are ignored with a warning (module names are ASCII).
-    ///
-    /// ```
-    /// # let dir = std::env::temp_dir().join(format!("composite-doc-{}", std::process::id()));
-    /// # std::fs::create_dir_all(&dir)?;
-    /// use core_reloc::btf::{Btf, BtfBuilder};
-    /// use core_reloc::composite::{CompositeBtf, CompositeError};
-    ///
-    /// assert!(matches!(CompositeBtf::from_dir(&dir), Err(CompositeError::VmlinuxMissing { .. })));
-    /// let vmlinux = BtfBuilder::new().build();
-    /// let empty_module = BtfBuilder::new_split(&Btf::parse(&vmlinux[..])?).build();
-    /// std::fs::write(dir.join("vmlinux"), &vmlinux)?;
-    /// std::fs::write(dir.join("crc16"), &empty_module)?;
-    /// let kernel = CompositeBtf::from_dir(&dir)?;
-    /// assert_eq!(kernel.module_names().collect::<Vec<_>>(), ["crc16"]);
-    /// assert_eq!(kernel.module("crc16")?.own_type_count(), 0); // empty is valid
-    /// # std::fs::remove_dir_all(&dir)?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn from_dir(dir: impl AsRef<Path>) -> Result<CompositeBtf, CompositeError> {
-        let dir = dir.as_ref();
-        let vmlinux_path = dir.join(VMLINUX);
-        let vmlinux = Btf::from_file(&vmlinux_path).map_err(|error| match error {
-            BtfError::Io { path, source } if source.kind() == io::ErrorKind::NotFound => {
-                CompositeError::VmlinuxMissing { path, source }
-            }
-            BtfError::Io { path, source } => CompositeError::VmlinuxUnreadable { path, source },
-            source => CompositeError::VmlinuxInvalid {
-                path: Some(vmlinux_path.clone()),
-                source,
-            },
-        })?;
-        let load = vmlinux.load_info();
-        log::debug!(
-            "{}: vmlinux BTF {:?} {} bytes, {} types",
-            dir.display(),
-            load.method,
-            load.bytes,
-            vmlinux.type_count()
-        );
-        let modules = list_modules(dir)?;
-        Ok(CompositeBtf::assemble(
-            BtfSource::Directory(dir.to_owned()),
-            vmlinux,
-            modules,
-        ))
-    }
-
-    /// In-memory BTF: vmlinux bytes and `(module name, bytes)` pairs. Nothing is copied for
-    /// vmlinux given as a `Vec<u8>`, nor for modules given as `Arc<[u8]>`; modules are parsed
-    /// on demand like files.
-    ///
-    /// ```
-    /// use core_reloc::btf::{Btf, BtfBuilder};
-    /// use core_reloc::composite::{CompositeBtf, CompositeError};
-    ///
-    /// let vmlinux = BtfBuilder::new().build();
-    /// let module = BtfBuilder::new_split(&Btf::parse(&vmlinux[..])?).build();
-    /// let kernel = CompositeBtf::from_blobs(vmlinux.clone(), [("nfs", module.clone())])?;
-    /// assert_eq!(kernel.module_names().collect::<Vec<_>>(), ["nfs"]);
-    /// let twice = CompositeBtf::from_blobs(vmlinux, [("nfs", module.clone()), ("nfs", module)]);
-    /// assert!(matches!(twice, Err(CompositeError::DuplicateModule { .. })));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn from_blobs<N, B>(
-        vmlinux: impl Into<BtfBytes<'static>>,
-        modules: impl IntoIterator<Item = (N, B)>,
-    ) -> Result<CompositeBtf, CompositeError>
-    where
-        N: Into<String>,
-        B: Into<Arc<[u8]>>,
-    {
-        let vmlinux = Btf::parse(vmlinux)
-            .map_err(|source| CompositeError::VmlinuxInvalid { path: None, source })?;
-        let mut slots = Vec::new();
-        for (name, bytes) in modules {
-            let name = name.into();
-            if name.is_empty() || name == VMLINUX || name.contains('/') {
-                return Err(CompositeError::InvalidModuleName { module: name });
-            }
-            slots.push(ModuleSlot::new(&name, ModuleBytes::Blob(bytes.into())));
-        }
-        slots.sort_by(|a, b| a.name().cmp(b.name()));
-        if let Some(pair) = slots
-            .windows(2)
-            .find(|pair| pair[0].name() == pair[1].name())
-        {
-            return Err(CompositeError::DuplicateModule {
-                module: pair[0].name().to_string(),
-            });
-        }
-        Ok(CompositeBtf::assemble(BtfSource::Memory, vmlinux, slots))
-    }
-
     fn assemble(
-        source: BtfSource,
+        source: CompositeSource,
         vmlinux: Btf<'static>,
         mut modules: Vec<ModuleSlot>,
     ) -> CompositeBtf {
@@ -254,11 +142,12 @@ impl CompositeBtf {
             vmlinux: Arc::new(vmlinux),
             vmlinux_origin: BtfOrigin::Vmlinux,
             modules,
+            probed_names: probe_memo::NameTable::default(),
         }
     }
 
     /// Where the BTF comes from.
-    pub fn source(&self) -> &BtfSource {
+    pub fn source(&self) -> &CompositeSource {
         &self.source
     }
 
@@ -319,9 +208,9 @@ impl CompositeBtf {
     /// (with `log::warn!`) once and keeps returning the same error. Concurrent first calls
     /// parse once; the others wait for that result.
     ///
-    /// How the bytes were loaded is in [`module_stats`](Self::module_stats) (the module's
-    /// own [`Btf::load_info`] says `InMemory`: the composite loads the file itself, so that
-    /// it can account for bytes even when parsing fails).
+    /// How the bytes were loaded (mapped, read, decompressed, or given in memory) is in the
+    /// module's own [`Btf::load_info`] and in [`module_stats`](Self::module_stats), which
+    /// also has it for a module whose parse failed.
     ///
     /// ```
     /// use core_reloc::btf::{Btf, BtfBuilder};
@@ -332,7 +221,7 @@ impl CompositeBtf {
     /// let kernel = CompositeBtf::from_blobs(vmlinux, [("good", good), ("broken", vec![1, 2, 3])])?;
     /// assert!(kernel.module("good").is_ok());
     /// let error = kernel.module("broken").unwrap_err();
-    /// assert!(matches!(error, ModuleError::Invalid { .. }));
+    /// assert!(matches!(error, ModuleError::File { .. })); // not BTF, ELF, xz or zstd
     /// assert_eq!(error.module(), "broken");
     /// assert_eq!(kernel.module_stats("broken").unwrap().parse_runs, 1);
     /// kernel.module("broken").unwrap_err(); // cached: not parsed again
@@ -373,22 +262,17 @@ impl CompositeBtf {
         slot.parse_runs.fetch_add(1, Ordering::Relaxed);
         let name = slot.name();
         let loaded = match &slot.bytes {
-            ModuleBytes::File(path) => BtfBytes::load(path),
-            ModuleBytes::Blob(blob) => Ok((
-                BtfBytes::Shared(blob.clone()),
-                LoadInfo {
-                    method: LoadMethod::InMemory,
-                    bytes: blob.len(),
-                },
-            )),
+            ModuleBytes::File(path) => BtfFile::open(path),
+            // Raw BTF stays shared with the caller; an ELF or compressed blob is unpacked.
+            ModuleBytes::Blob(blob) => BtfFile::parse(BtfBytes::Shared(blob.clone())),
         };
         let (load, result) = match loaded {
-            Ok((bytes, load)) => (
-                Some(load),
-                Btf::parse_split_loaded((bytes, load), self.vmlinux.clone())
-                    .map_err(|error| ModuleError::from_btf(name, error)),
+            Ok(file) => (
+                Some(file.load),
+                file.parse_split_btf(self.vmlinux.clone())
+                    .map_err(|error| ModuleError::from_file(name, error)),
             ),
-            Err(error) => (None, Err(ModuleError::from_btf(name, error))),
+            Err(error) => (None, Err(ModuleError::from_file(name, error))),
         };
         match &result {
             Ok(btf) if btf.own_type_count() == 0 => {
@@ -578,36 +462,4 @@ pub(crate) fn own_types_named<'b>(
 ) -> impl Iterator<Item = TypeId> + 'b {
     let first = btf.first_type_id();
     btf.types_by_name(name).filter(move |&id| id >= first)
-}
-
-/// Module files in a BTF directory (names only; nothing is opened).
-fn list_modules(dir: &Path) -> Result<Vec<ModuleSlot>, CompositeError> {
-    let list_error = |source| CompositeError::ListDir {
-        path: dir.to_owned(),
-        source,
-    };
-    let mut modules = Vec::new();
-    for entry in fs::read_dir(dir).map_err(list_error)? {
-        let entry = entry.map_err(list_error)?;
-        let file_name = entry.file_name();
-        let Some(name) = file_name.to_str() else {
-            log::warn!(
-                "{}: ignoring non-UTF-8 entry {:?}",
-                dir.display(),
-                file_name
-            );
-            continue;
-        };
-        if name == VMLINUX {
-            continue;
-        }
-        // `file_type` comes from the directory entry, no extra syscall on most file systems.
-        // An entry that vanished meanwhile stays listed: its parse will report it.
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            log::debug!("{}: ignoring subdirectory {name}", dir.display());
-            continue;
-        }
-        modules.push(ModuleSlot::new(name, ModuleBytes::File(entry.path())));
-    }
-    Ok(modules)
 }

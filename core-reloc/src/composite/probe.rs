@@ -13,10 +13,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use object::ReadCache;
+
 use crate::btf::strings::StringFinder;
 use crate::btf::{BtfError, Header};
+use crate::btf_file::{BtfFile, BtfFileError, ElfBtfError, MAGIC_LEN, Magic, locate_in_elf, sniff};
 
-use super::{CompositeBtf, ModuleBytes, ModuleError, own_types_named};
+use super::probe_memo::NameId;
+use super::{CompositeBtf, ModuleBytes, ModuleError, ModuleSlot, own_types_named};
 
 /// The outcome of probing all modules for one name.
 #[derive(Debug, Clone, Default)]
@@ -28,9 +32,11 @@ pub struct Probe {
     /// Modules that could not be probed (unreadable, vanished, bad header) or whose earlier
     /// parse failed. Never silently skipped; the new ones are also logged as warnings.
     pub errors: Vec<ModuleError>,
-    /// Modules whose files or blobs were scanned (parsed or failed ones are not).
+    /// Modules whose files or blobs were scanned (parsed or failed ones are not, nor those
+    /// that answered from what an earlier probe learned).
     pub scanned: usize,
-    /// Bytes read from files by this probe (headers and string sections).
+    /// Bytes read from files by this probe (BTF headers and string sections; whole files
+    /// for compressed modules).
     pub bytes_read: u64,
 }
 
@@ -75,7 +81,9 @@ impl CompositeBtf {
     /// Scans every module for `name`. Parsed modules are answered exactly (do they define a
     /// type of that name); the others by a substring search for the NUL-terminated name in
     /// their string section, reading from a file only its header and string section. Nothing
-    /// is parsed or cached; failures are returned in [`Probe::errors`] and logged.
+    /// is parsed; each module's answer is remembered, so a module is scanned for a name once
+    /// per composite. Failures are returned in [`Probe::errors`] and logged (and tried again
+    /// by the next probe).
     ///
     /// ```
     /// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, MemberSpec};
@@ -109,6 +117,9 @@ impl CompositeBtf {
     }
 
     /// Like [`probe`](Self::probe) for several names at once, reading each module once.
+    ///
+    /// What a scan learns is kept (see the module documentation): a module already scanned
+    /// for a name is answered from memory, so repeating a probe reads nothing.
     pub fn probe_many<S: AsRef<str>>(&self, names: &[S]) -> ProbeMany {
         let names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
         let finders: Vec<Option<StringFinder>> =
@@ -119,7 +130,14 @@ impl CompositeBtf {
             probe.candidates = names.iter().map(|n| (n.to_string(), Vec::new())).collect();
             return probe;
         }
+        let ids: Vec<Option<NameId>> = names
+            .iter()
+            .zip(&finders)
+            .map(|(name, finder)| finder.as_ref().map(|_| self.probed_names.id(name)))
+            .collect();
         let mut buf = Vec::new();
+        let mut wanted: Vec<usize> = Vec::new();
+        let mut answers: Vec<(NameId, bool)> = Vec::new();
         for slot in &self.modules {
             if let Some(outcome) = slot.outcome.get() {
                 match &outcome.result {
@@ -134,37 +152,37 @@ impl CompositeBtf {
                 }
                 continue;
             }
+            wanted.clear();
+            slot.memo.lookup(&ids, |i, known| match known {
+                Some(true) => found[i].push(slot.name().clone()),
+                Some(false) => {}
+                None => wanted.push(i),
+            });
+            if wanted.is_empty() {
+                continue;
+            }
             probe.scanned += 1;
             slot.probes.fetch_add(1, Ordering::Relaxed);
-            let section = match &slot.bytes {
-                ModuleBytes::Blob(blob) => Header::parse(blob)
-                    .map(|header| &blob[header.str_range()])
-                    .map_err(|error| ModuleError::from_btf(slot.name(), error)),
-                ModuleBytes::File(path) => match read_string_section(path, &mut buf) {
-                    Ok(read) => {
-                        probe.bytes_read += read;
-                        slot.probe_bytes_read.fetch_add(read, Ordering::Relaxed);
-                        Ok(&buf[..])
+            answers.clear();
+            let scanned = scan_strings(slot, &mut buf, &mut |section| {
+                for &i in &wanted {
+                    let hit = finders[i].as_ref().is_some_and(|f| f.is_in(section));
+                    if let Some(id) = ids[i] {
+                        answers.push((id, hit));
                     }
-                    Err(ProbeReadError::Io(source)) => Err(ModuleError::Io {
-                        module: slot.name().clone(),
-                        path: path.clone(),
-                        source: Arc::new(source),
-                    }),
-                    Err(ProbeReadError::Invalid(error)) => {
-                        Err(ModuleError::from_btf(slot.name(), error))
-                    }
-                },
-            };
-            match section {
-                Ok(section) => {
-                    for (i, finder) in finders.iter().enumerate() {
-                        if finder.as_ref().is_some_and(|f| f.is_in(section)) {
-                            found[i].push(slot.name().clone());
-                        }
+                    if hit {
+                        found[i].push(slot.name().clone());
                     }
                 }
+            });
+            match scanned {
+                Ok(read) => {
+                    probe.bytes_read += read;
+                    slot.probe_bytes_read.fetch_add(read, Ordering::Relaxed);
+                    slot.memo.remember(answers.iter().copied());
+                }
                 Err(error) => {
+                    // Not remembered: the next probe tries this module again.
                     log::warn!("probing for {names:?}: {error}");
                     probe.errors.push(error);
                 }
@@ -172,6 +190,41 @@ impl CompositeBtf {
         }
         probe.candidates = names.iter().map(|n| n.to_string()).zip(found).collect();
         probe
+    }
+}
+
+/// Hands `check` the string section of a module not yet parsed; returns the bytes read from
+/// its file (0 for blobs, scanned in memory).
+fn scan_strings(
+    slot: &ModuleSlot,
+    buf: &mut Vec<u8>,
+    check: &mut dyn FnMut(&[u8]),
+) -> Result<u64, ModuleError> {
+    let name = slot.name();
+    match &slot.bytes {
+        ModuleBytes::Blob(blob) => {
+            let file =
+                BtfFile::parse(&blob[..]).map_err(|error| ModuleError::from_file(name, error))?;
+            let header =
+                Header::parse(&file.btf).map_err(|error| ModuleError::from_btf(name, error))?;
+            check(&file.btf[header.str_range()]);
+            Ok(0)
+        }
+        ModuleBytes::File(path) => match read_string_section(path, buf) {
+            Ok(read) => {
+                check(buf);
+                Ok(read)
+            }
+            Err(ProbeReadError::Io(source)) => Err(ModuleError::Io {
+                module: name.clone(),
+                path: path.clone(),
+                source: Arc::new(source),
+            }),
+            Err(ProbeReadError::Invalid(error)) => Err(ModuleError::from_btf(name, error)),
+            Err(ProbeReadError::File(error)) => {
+                Err(ModuleError::from_file(name, error.with_path(path)))
+            }
+        },
     }
 }
 
@@ -183,31 +236,117 @@ const HEADER_READ_LEN: usize = 32;
 pub(crate) enum ProbeReadError {
     Io(io::Error),
     Invalid(BtfError),
+    File(BtfFileError),
 }
 
-/// Reads the string section of the BTF file at `path` into `buf` (reused across modules so
-/// that probing thousands of files allocates once). Returns the number of bytes read.
+impl From<io::Error> for ProbeReadError {
+    fn from(error: io::Error) -> Self {
+        ProbeReadError::Io(error)
+    }
+}
+
+/// String sections larger than this are checked against the file's size before a buffer is
+/// sized for them, so a corrupt header cannot make the probe allocate gigabytes. Real module
+/// string sections are at most a few hundred KiB.
+const LARGE_STRINGS: u64 = 1 << 20;
+
+/// Reads the string section of the module file at `path` into `buf` (reused across modules
+/// so that probing thousands of files allocates once). Returns the number of bytes read.
+///
+/// Raw BTF costs two `pread`s (header, strings); an ELF module a few more for its section
+/// headers (not counted in the result); a compressed module is read and inflated whole.
 pub(crate) fn read_string_section(path: &Path, buf: &mut Vec<u8>) -> Result<u64, ProbeReadError> {
-    let file = File::open(path).map_err(ProbeReadError::Io)?;
+    let file = File::open(path)?;
     let mut header = [0u8; HEADER_READ_LEN];
-    let header_len = read_full_at(&file, &mut header, 0).map_err(ProbeReadError::Io)?;
-    let header = Header::decode(&header[..header_len]).map_err(ProbeReadError::Invalid)?;
+    let header_len = read_full_at(&file, &mut header, 0)?;
+    let start = &header[..header_len];
+    match sniff(start) {
+        Magic::Btf => read_btf_strings(&file, 0, None, start, buf),
+        Magic::Elf => {
+            let located = locate_in_elf(&ReadCache::new(&file)).map_err(|error| match error {
+                ElfBtfError::Malformed(_) => {
+                    // The section headers may simply not be readable: tell I/O apart.
+                    match file.metadata() {
+                        Err(io) => ProbeReadError::Io(io),
+                        Ok(_) => ProbeReadError::File(elf_file_error(error)),
+                    }
+                }
+                other => ProbeReadError::File(elf_file_error(other)),
+            })?;
+            let (offset, size) = located.btf;
+            let mut header = [0u8; HEADER_READ_LEN];
+            let want = size.min(HEADER_READ_LEN as u64) as usize;
+            let header_len = read_full_at(&file, &mut header[..want], offset)?;
+            let read = read_btf_strings(&file, offset, Some(size), &header[..header_len], buf)?;
+            Ok(read + header_len as u64)
+        }
+        Magic::Compressed(_) => {
+            let bytes = std::fs::read(path)?;
+            let read = bytes.len() as u64;
+            let found = BtfFile::parse(bytes).map_err(ProbeReadError::File)?;
+            let header = Header::parse(&found.btf).map_err(ProbeReadError::Invalid)?;
+            buf.clear();
+            buf.extend_from_slice(&found.btf[header.str_range()]);
+            Ok(read)
+        }
+        Magic::Unknown => Err(ProbeReadError::File(
+            BtfFile::parse(start).map(|_| ()).err().unwrap_or_else(|| {
+                // Unreachable: `sniff` and `BtfFile` agree on what is unknown.
+                BtfFileError::UnknownFormat {
+                    path: None,
+                    inflated: None,
+                    magic: start[..start.len().min(MAGIC_LEN)].to_vec(),
+                }
+            }),
+        )),
+    }
+}
+
+/// Reads the string section of the BTF whose header (`first`, its first bytes) starts at
+/// `base` in `file`; `section_len` bounds it inside an ELF section. Returns the bytes read
+/// (the header's included for raw BTF, where it was the file's first read).
+fn read_btf_strings(
+    file: &File,
+    base: u64,
+    section_len: Option<u64>,
+    first: &[u8],
+    buf: &mut Vec<u8>,
+) -> Result<u64, ProbeReadError> {
+    let header = Header::decode(first).map_err(ProbeReadError::Invalid)?;
     let (hdr_len, str_off, str_len) = (header.hdr_len, header.str_off, header.str_len);
     let start = u64::from(hdr_len) + u64::from(str_off);
-    buf.clear();
-    buf.resize(str_len as usize, 0);
-    let got = read_full_at(&file, buf, start).map_err(ProbeReadError::Io)?;
-    if got < buf.len() {
-        // Same verdict the parser would give on the whole file.
-        let available = (start + got as u64).saturating_sub(u64::from(hdr_len)) as usize;
-        return Err(ProbeReadError::Invalid(BtfError::SectionOutOfBounds {
+    let end = start + u64::from(str_len);
+    let limit = match section_len {
+        Some(len) => Some(len),
+        None if u64::from(str_len) > LARGE_STRINGS => Some(file.metadata()?.len()),
+        None => None,
+    };
+    let out_of_bounds = |available: u64| {
+        // Same verdict the parser would give on the whole BTF.
+        ProbeReadError::Invalid(BtfError::SectionOutOfBounds {
             section: "string",
             offset: str_off,
             len: str_len,
-            available,
-        }));
+            available: available.saturating_sub(u64::from(hdr_len)) as usize,
+        })
+    };
+    if let Some(limit) = limit
+        && end > limit
+    {
+        return Err(out_of_bounds(limit));
     }
-    Ok((header_len + got) as u64)
+    buf.clear();
+    buf.resize(str_len as usize, 0);
+    let got = read_full_at(file, buf, base + start)?;
+    if got < buf.len() {
+        return Err(out_of_bounds(start + got as u64));
+    }
+    let header_read = if base == 0 { first.len() as u64 } else { 0 };
+    Ok(header_read + got as u64)
+}
+
+fn elf_file_error(error: ElfBtfError) -> BtfFileError {
+    crate::btf_file::elf_error(error)
 }
 
 /// Reads until `buf` is full or the file ends; returns the bytes read.

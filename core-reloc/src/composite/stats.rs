@@ -124,7 +124,7 @@ impl CompositeStats {
         let bytes = load.bytes as u64;
         match load.method {
             LoadMethod::Mapped => self.bytes_mapped += bytes,
-            LoadMethod::Read => self.bytes_read += bytes,
+            LoadMethod::Read | LoadMethod::Decompressed => self.bytes_read += bytes,
             LoadMethod::InMemory => self.bytes_in_memory += bytes,
         }
     }

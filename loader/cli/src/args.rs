@@ -71,14 +71,20 @@ pub struct LoadArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Target kernel BTF")]
 pub struct TargetArgs {
-    /// vmlinux BTF file (default: /sys/kernel/btf/vmlinux, modules on demand from
-    /// /sys/kernel/btf); modules then come only from --module NAME=PATH.
+    /// vmlinux BTF file: raw BTF or the vmlinux ELF (default: /sys/kernel/btf/vmlinux,
+    /// modules on demand from /sys/kernel/btf); modules then come only from --module
+    /// NAME=PATH or --module-tree.
     #[arg(long, value_name = "PATH", conflicts_with = "btf_dir")]
     pub btf: Option<PathBuf>,
-    /// A directory laid out like /sys/kernel/btf (vmlinux plus one file per module).
+    /// A directory laid out like /sys/kernel/btf: vmlinux (raw BTF or ELF) plus one file per
+    /// module (raw BTF, NAME.ko, NAME.ko.xz or NAME.ko.zst).
     #[arg(long, value_name = "DIR")]
     pub btf_dir: Option<PathBuf>,
-    /// Search this module's BTF (repeatable); =PATH gives its file, with --btf.
+    /// With --btf: the modules of a /lib/modules/RELEASE tree (*.ko, *.ko.xz, *.ko.zst).
+    #[arg(long, value_name = "DIR", requires = "btf")]
+    pub module_tree: Option<PathBuf>,
+    /// Search this module's BTF (repeatable); =PATH gives its file (raw BTF, .ko, .ko.xz,
+    /// .ko.zst), with --btf.
     #[arg(long = "module", value_name = "NAME[=PATH]", value_parser = parse_module)]
     pub modules: Vec<ModuleArg>,
     /// Which other modules are searched.

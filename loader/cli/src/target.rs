@@ -17,16 +17,30 @@ pub fn loader(target: &TargetArgs) -> Result<Loader, CliError> {
         .strict(target.strict);
     if let Some(dir) = &target.btf_dir {
         loader.btf_directory(dir);
+    } else if let (Some(vmlinux), Some(tree)) = (&target.btf, &target.module_tree) {
+        if let Some(module) = target.modules.iter().find(|module| module.path.is_some()) {
+            return Err(CliError::Usage {
+                message: format!(
+                    "--module {}=PATH and --module-tree exclude each other",
+                    module.name
+                ),
+            });
+        }
+        let composite =
+            CompositeBtf::from_module_tree(vmlinux, tree).map_err(CliError::Composite)?;
+        loader.kernel_btf(KernelBtf::Shared(Arc::new(composite)));
     } else if let Some(vmlinux) = &target.btf {
         let mut modules = Vec::new();
         for module in &target.modules {
             let path = module.path.as_ref().ok_or_else(|| CliError::Usage {
                 message: format!("--module {} needs =PATH when --btf is given", module.name),
             })?;
-            modules.push((module.name.clone(), read(path)?));
+            modules.push((module.name.clone(), path.clone()));
         }
-        let composite =
-            CompositeBtf::from_blobs(read(vmlinux)?, modules).map_err(CliError::Composite)?;
+        // Opened here rather than by the loader, so that an unreadable file is an input
+        // error of the command line. Every file is detected by content (raw BTF, ELF with
+        // .BTF, xz, zstd).
+        let composite = CompositeBtf::from_files(vmlinux, modules).map_err(CliError::Composite)?;
         loader.kernel_btf(KernelBtf::Shared(Arc::new(composite)));
     } else if let Some(module) = target.modules.iter().find(|module| module.path.is_some()) {
         return Err(CliError::Usage {

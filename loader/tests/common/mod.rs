@@ -1,37 +1,5 @@
-//! Paths of the fixtures the loader tests use; each fails with the command that makes it.
+//! Paths of the fixtures these tests use: the workspace's one copy, in `kernel-fixtures`.
 
-#![allow(dead_code)]
+#![allow(unused_imports)]
 
-use std::path::{Path, PathBuf};
-
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// An object built by `cargo xtask build-ebpf`.
-pub fn ebpf_object(name: &str) -> PathBuf {
-    let path = workspace().join("target/ebpf").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo xtask build-ebpf`",
-        path.display()
-    );
-    path
-}
-
-/// A Debian kernel's BTF directory made by `cargo xtask kernels`.
-pub fn kernel_btf_dir(series: &str) -> PathBuf {
-    let root = std::env::var_os("CORE_RELOC_KERNELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/kernels"));
-    let dir = root.join(series).join("btf");
-    assert!(
-        dir.join("vmlinux").exists(),
-        "{} is missing: run `cargo xtask kernels`",
-        dir.display()
-    );
-    dir
-}
+pub use kernel_fixtures::{ebpf_object, kernel_btf_dir, workspace};
