@@ -48,6 +48,7 @@
 //! ```
 
 pub mod btf;
+pub mod btf_dump;
 pub mod btf_file;
 pub mod bytes;
 pub mod composite;
@@ -55,10 +56,12 @@ pub mod engine;
 pub mod ext;
 pub mod fixup;
 pub mod kallsyms;
+pub mod named;
 pub mod object;
 pub mod origin;
 pub mod patch;
 pub mod pipeline;
+pub mod split_base;
 pub mod target;
 
 pub use composite::CompositeBtf;

@@ -14,6 +14,7 @@ use crate::btf::{BtfError, Header};
 use crate::bytes::Endianness;
 use crate::ext::{BtfExt, CoreRelo, ExtError};
 use crate::fixup::{Fixup, RelocationSite};
+use crate::named::elf::{NamedElfError, NamedSite};
 use crate::patch::{INSN_SIZE, PatchError, Patched, apply_fixup};
 
 /// Name of the section holding the object's BTF.
@@ -37,6 +38,9 @@ pub enum ObjectError {
     /// `.BTF.ext` is malformed.
     #[error("{BTF_EXT_SECTION} is malformed")]
     Ext(#[from] ExtError),
+    /// A named relocation (a `core_reloc:` extern symbol) is malformed or misused.
+    #[error(transparent)]
+    Named(#[from] NamedElfError),
     /// `.BTF.ext` has CO-RE records but there is no `.BTF` to name their sections.
     #[error("{BTF_EXT_SECTION} has CO-RE records but the object has no {BTF_SECTION}")]
     MissingBtf,
@@ -178,6 +182,8 @@ pub struct BpfObject<'a> {
     programs: Vec<ProgramSection<'a>>,
     relocations: Vec<SectionRecords<'a>>,
     record_count: usize,
+    /// Named relocations (see [`crate::named`]), numbered after the `.BTF.ext` records.
+    named: Vec<NamedSite>,
 }
 
 impl<'a> BpfObject<'a> {
@@ -228,8 +234,10 @@ impl<'a> BpfObject<'a> {
             programs,
             relocations: Vec::new(),
             record_count: 0,
+            named: Vec::new(),
         };
         object.group_records()?;
+        object.named = crate::named::elf::collect(&object, object.record_count)?;
         Ok(object)
     }
 
@@ -337,6 +345,12 @@ impl<'a> BpfObject<'a> {
     /// Number of CO-RE records.
     pub fn record_count(&self) -> usize {
         self.record_count
+    }
+
+    /// The named relocations (extern `core_reloc:` symbols of `ld_imm64`s), in relocation
+    /// section order; see [`crate::named`].
+    pub fn named_relocations(&self) -> &[NamedSite] {
+        &self.named
     }
 
     fn record(&self, site: &RelocationSite) -> Option<&CoreReloRecord> {

@@ -5,10 +5,15 @@
 
 use crate::btf::{Btf, BtfError};
 use crate::composite::{CompositeBtf, ModuleError, ParseReason};
-use crate::engine::{Engine, EngineOptions, ReloError, Resolution, Targets, want_record_types};
+use crate::engine::{
+    Engine, EngineOptions, ReloError, Resolution, Targets, resolve_named, want_named_types,
+    want_record_types,
+};
 use crate::ext::CoreRelo;
 use crate::fixup::{Fixup, RelocationSite};
+use crate::named::elf::NamedSite;
 use crate::object::{BpfObject, ObjectError, PatchedObject};
+use crate::patch::Patched;
 
 /// The resolution of one record, with where it applies.
 #[derive(Debug)]
@@ -48,9 +53,87 @@ pub enum LocalBtfError {
     Parse(#[source] BtfError),
 }
 
-/// Declares every record's local type to `targets` (see [`want_record_types`]).
+/// Declares every record's local type, and every named relocation's root type, to `targets`
+/// (see [`want_record_types`], [`want_named_types`]).
 pub fn want_object_types(object: &BpfObject<'_>, local: &Btf<'_>, targets: &mut Targets<'_>) {
     want_record_types(local, object.records().map(|record| &record.relo), targets);
+    want_named_types(
+        object.named_relocations().iter().map(|named| &named.reloc),
+        targets,
+    );
+}
+
+/// The resolution of one named relocation ([`crate::named`]).
+#[derive(Debug)]
+pub struct NamedResolution<'o> {
+    /// The program section.
+    pub section: &'o str,
+    /// The relocation as found in the object.
+    pub named: NamedSite,
+    /// The fixup and its explanation, or why there is none.
+    pub result: Result<Resolution, ReloError>,
+}
+
+/// Resolves every named relocation of `object`, in object order, with the same targets as
+/// its `.BTF.ext` records (see [`resolve_named`] for the binding rule).
+///
+/// ```no_run
+/// use core_reloc::composite::CompositeBtf;
+/// use core_reloc::object::BpfObject;
+/// use core_reloc::pipeline::{self, ModulePolicy};
+/// let composite = CompositeBtf::from_sys()?;
+/// let bytes = std::fs::read("probe.o")?;
+/// let object = BpfObject::parse(&bytes)?;
+/// let local = pipeline::local_btf(&object)?;
+/// let selection = pipeline::select_targets(&composite, &object, &local, &ModulePolicy::default());
+/// let records = pipeline::resolve_object(&object, &local, &selection.targets, Default::default());
+/// let named = pipeline::resolve_named_object(&object, &selection.targets);
+/// let mut relocated = pipeline::apply(&object, &records)?;
+/// pipeline::apply_named(&object, &mut relocated.bytes, &named)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn resolve_named_object<'o>(
+    object: &BpfObject<'o>,
+    targets: &Targets<'_>,
+) -> Vec<NamedResolution<'o>> {
+    let sites = object.named_relocations();
+    resolve_named(sites, targets)
+        .into_iter()
+        .zip(sites)
+        .map(|(result, named)| NamedResolution {
+            section: object
+                .program_section(named.site.section_index)
+                .map_or("?", |program| program.name),
+            named: named.clone(),
+            result,
+        })
+        .collect()
+}
+
+/// Writes the named relocations' values into `bytes` (the output of [`apply`]) and removes
+/// their relocation entries, when every one resolved; otherwise the failures.
+pub fn apply_named(
+    object: &BpfObject<'_>,
+    bytes: &mut [u8],
+    resolutions: &[NamedResolution<'_>],
+) -> Result<Vec<(RelocationSite, Patched)>, ApplyError> {
+    let failures: Vec<String> = resolutions
+        .iter()
+        .filter_map(|resolution| {
+            let error = resolution.result.as_ref().err()?;
+            Some(format!("{}: {error}", resolution.section))
+        })
+        .collect();
+    if !failures.is_empty() {
+        return Err(ApplyError::Unresolved(failures));
+    }
+    let fixups: Vec<Fixup> = resolutions
+        .iter()
+        .filter_map(|resolution| resolution.result.as_ref().ok())
+        .map(|resolution| resolution.fixup)
+        .collect();
+    crate::named::elf::apply(object, bytes, &fixups)
+        .map_err(|error| ApplyError::Object(ObjectError::Named(error)))
 }
 
 /// Resolves every record of `object`, in file order. Resolution never stops at the first

@@ -2,12 +2,11 @@
 //! `cargo xtask kernels` into `target/kernels/<series>/btf/` (root overridable with
 //! `CORE_RELOC_KERNELS`). Missing fixtures fail the tests; they never pass silently.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
-use core_reloc::btf::{Btf, Kind, Linkage, LoadMethod, Type, TypeId};
+use core_reloc::btf::{Btf, Kind, LoadMethod, Type, TypeId};
 
 const SERIES: [&str; 2] = ["6.1", "6.12"];
 
@@ -158,147 +157,9 @@ fn btrfs_inode_layout_differs_between_6_1_and_6_12() {
     }
 }
 
-/// Formats `ty` exactly as `bpftool btf dump ... format raw` does (bpftool v7).
+/// Formats `ty` exactly as `bpftool btf dump ... format raw` does (the library's dump).
 fn bpftool_raw(btf: &Btf<'_>, ty: &Type<'_>, out: &mut String) {
-    let name = |offset: u32| match btf.str_at(offset).unwrap() {
-        "" => "(anon)".to_owned(),
-        name => name.to_owned(),
-    };
-    let linkage = |linkage: Linkage| match linkage {
-        Linkage::Static => "static".to_owned(),
-        Linkage::Global => "global".to_owned(),
-        Linkage::Extern => "extern".to_owned(),
-        Linkage::Other(raw) => format!("(unknown {raw})"),
-    };
-    let kind = ty.kind();
-    write!(
-        out,
-        "[{}] {} '{}'",
-        ty.id(),
-        kind.name(),
-        name(ty.name_offset())
-    )
-    .unwrap();
-    let type_ref = ty.size_or_type();
-    match kind {
-        Kind::Int => {
-            let int = ty.int().unwrap();
-            let encoding = match int.encoding.0 {
-                0 => "(none)",
-                1 => "SIGNED",
-                2 => "CHAR",
-                4 => "BOOL",
-                _ => "UNKN",
-            };
-            write!(
-                out,
-                " size={} bits_offset={} nr_bits={} encoding={encoding}",
-                int.size, int.offset, int.bits
-            )
-            .unwrap();
-        }
-        Kind::Ptr
-        | Kind::Const
-        | Kind::Volatile
-        | Kind::Restrict
-        | Kind::Typedef
-        | Kind::TypeTag => write!(out, " type_id={type_ref}").unwrap(),
-        Kind::Array => {
-            let a = ty.array().unwrap();
-            write!(
-                out,
-                " type_id={} index_type_id={} nr_elems={}",
-                a.elem_type, a.index_type, a.nelems
-            )
-            .unwrap();
-        }
-        Kind::Struct | Kind::Union => {
-            write!(out, " size={type_ref} vlen={}", ty.vlen()).unwrap();
-            for m in ty.members().unwrap() {
-                write!(
-                    out,
-                    "\n\t'{}' type_id={} bits_offset={}",
-                    name(m.name_offset),
-                    m.type_id,
-                    m.bit_offset
-                )
-                .unwrap();
-                if m.bitfield_size != 0 {
-                    write!(out, " bitfield_size={}", m.bitfield_size).unwrap();
-                }
-            }
-        }
-        Kind::Enum | Kind::Enum64 => {
-            let signed = ty.kind_flag();
-            let encoding = if signed { "SIGNED" } else { "UNSIGNED" };
-            write!(
-                out,
-                " encoding={encoding} size={type_ref} vlen={}",
-                ty.vlen()
-            )
-            .unwrap();
-            for v in ty.enum_values().unwrap() {
-                let value = match (kind, signed) {
-                    (Kind::Enum, true) => format!("{}", v.as_i64()),
-                    (Kind::Enum, false) => format!("{}", v.value),
-                    (_, true) => format!("{}LL", v.as_i64()),
-                    (_, false) => format!("{}ULL", v.value),
-                };
-                write!(out, "\n\t'{}' val={value}", name(v.name_offset)).unwrap();
-            }
-        }
-        Kind::Fwd => {
-            let fwd_kind = if ty.fwd_is_union().unwrap() {
-                "union"
-            } else {
-                "struct"
-            };
-            write!(out, " fwd_kind={fwd_kind}").unwrap();
-        }
-        Kind::Func => write!(
-            out,
-            " type_id={type_ref} linkage={}",
-            linkage(ty.linkage().unwrap())
-        )
-        .unwrap(),
-        Kind::FuncProto => {
-            write!(out, " ret_type_id={type_ref} vlen={}", ty.vlen()).unwrap();
-            for p in ty.params().unwrap() {
-                write!(out, "\n\t'{}' type_id={}", name(p.name_offset), p.type_id).unwrap();
-            }
-        }
-        Kind::Var => write!(
-            out,
-            " type_id={type_ref}, linkage={}",
-            linkage(ty.linkage().unwrap())
-        )
-        .unwrap(),
-        Kind::Datasec => {
-            write!(out, " size={type_ref} vlen={}", ty.vlen()).unwrap();
-            for e in ty.datasec_entries().unwrap() {
-                let var = btf.type_by_id(e.type_id).unwrap();
-                write!(
-                    out,
-                    "\n\ttype_id={} offset={} size={} ({} '{}')",
-                    e.type_id,
-                    e.offset,
-                    e.size,
-                    var.kind().name(),
-                    name(var.name_offset())
-                )
-                .unwrap();
-            }
-        }
-        Kind::Float => write!(out, " size={type_ref}").unwrap(),
-        Kind::DeclTag => write!(
-            out,
-            " type_id={type_ref} component_idx={}",
-            ty.decl_tag_component().unwrap()
-        )
-        .unwrap(),
-        Kind::Void | Kind::Unknown(_) => panic!("type [{}] of kind {kind}", ty.id()),
-    }
-    out.push('\n');
+    core_reloc::btf_dump::write_raw(btf, ty, out).unwrap();
 }
 
 fn run_bpftool(args: &[&std::ffi::OsStr]) -> String {

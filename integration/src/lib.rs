@@ -36,6 +36,7 @@ pub mod expectations;
 pub mod fixtures;
 pub mod libbpf_live;
 pub mod libbpf_reference;
+pub mod libbpf_split_base;
 pub mod programs;
 
 use std::path::{Path, PathBuf};
@@ -50,6 +51,10 @@ pub const EBPF_DIR_ENV: &str = "CORE_RELOC_EBPF_DIR";
 pub const BTRFS_MOUNT_ENV: &str = "CORE_RELOC_BTRFS_MOUNT";
 /// Path of the expectations file.
 pub const EXPECTATIONS_ENV: &str = "CORE_RELOC_EXPECTATIONS";
+
+/// Where the 6.12 guest finds the test module's variants, `core_reloc_testmod-v<N>.ko`
+/// (`cargo xtask kmod`); not loaded at boot: `vm_kmod` force-loads them.
+pub const KMOD_DIR: &str = "/kmod";
 
 /// Why a guest-only test is ignored on the host.
 pub const NEEDS_GUEST: &str = "needs the QEMU guest: cargo xtask vm";

@@ -8,16 +8,128 @@ pub const C_BTRFS_GETATTR: &str = "btrfs_getattr.bpf.o";
 pub const C_BTRFS_PROBES: &str = "btrfs_probes.bpf.o";
 /// C: kprobe `missing_type_read`, reads a type no kernel has; loading must fail.
 pub const C_MISSING_TYPE: &str = "missing_type.bpf.o";
+/// C: fentry `btrfs_fentry_inode` on btrfs_get_delayed_node and fexit `btrfs_fexit_getattr`
+/// on `btrfs:btrfs_getattr`, direct CO-RE loads of btrfs structs; maps [`FENTRY_RECORDS_MAP`],
+/// [`FEXIT_RECORD_MAP`], [`TARGET_TGID_MAP`].
+pub const C_BTRFS_FENTRY: &str = "btrfs_fentry.bpf.o";
+/// C: xdp `ct_lookup_absent` calling nf_conntrack's kfuncs; map [`CT_RESULT_MAP`].
+pub const C_CT_LOOKUP: &str = "ct_lookup.bpf.o";
 /// Rust (aya-ebpf + C shim): same program and maps as [`C_BTRFS_GETATTR`].
 pub const RUST_BTRFS_GETATTR: &str = "btrfs_getattr_rs";
+/// Rust (aya-ebpf + C shim of direct loads): same programs and maps as [`C_BTRFS_FENTRY`].
+pub const RUST_BTRFS_FENTRY: &str = "btrfs_fentry_rs";
 
-/// Every object `cargo xtask build-ebpf` produces.
+/// C: kprobe [`TESTMOD_OBSERVE_PROGRAM`] on core_reloc_testmod's [`TESTMOD_OBSERVE_TARGET`],
+/// fills [`CrtSeen`] (not in [`ALL_OBJECTS`]: it needs the test module, 6.12 guests only).
+pub const C_TESTMOD_OBSERVE: &str = "testmod_observe.bpf.o";
+/// Program name in [`C_TESTMOD_OBSERVE`].
+pub const TESTMOD_OBSERVE_PROGRAM: &str = "crt_observe";
+/// The test module's function the program attaches to (a write to its /proc file calls it).
+pub const TESTMOD_OBSERVE_TARGET: &str = "crt_testmod_observe";
+/// Array map (1 entry, key 0, value [`CrtSeen`]).
+pub const TESTMOD_SEEN_MAP: &str = "crt_seen";
+
+/// What testmod_observe.bpf.c read from `crt_testmod_observe(record, input)`; mirrors
+/// `ebpf-tests/c/testmod_seen.h`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CrtSeen {
+    /// The second argument.
+    pub input: u64,
+    /// `record->id`.
+    pub id: u64,
+    /// `record->inner.tag`.
+    pub tag: u64,
+    /// `record->inner.value`.
+    pub value: u64,
+    /// `record->calls`.
+    pub calls: u64,
+    /// `bpf_core_type_size(struct crt_record)`.
+    pub size: u64,
+    /// `bpf_core_field_offset(struct crt_record, inner.value)`.
+    pub off_value: u64,
+    /// Times the program ran.
+    pub runs: u64,
+}
+
+// SAFETY: plain integers, repr(C), no padding.
+unsafe impl aya::Pod for CrtSeen {}
+
+/// Rust (aya-ebpf + `core-reloc-ebpf`, no C): [`RUST_BTRFS_GETATTR`]'s record and
+/// [`C_BTRFS_PROBES`]'s probes in one kprobe `btrfs_getattr_fields`, through named relocations.
+pub const RUST_NAMED_BTRFS: &str = "btrfs_named";
+/// Rust, named relocations: raw tracepoint `host_task_named` reading `task_struct` (host test).
+pub const RUST_NAMED_HOST_TASK: &str = "host_task_named";
+
+/// The objects whose kernel accesses are named relocations only (no `.BTF.ext` CO-RE
+/// records), which libbpf cannot load.
+pub const NAMED_OBJECTS: &[&str] = &[RUST_NAMED_BTRFS, RUST_NAMED_HOST_TASK];
+
+/// Every object `cargo xtask build-ebpf` produces with `.BTF.ext` CO-RE records (the libbpf
+/// differentials run on these); [`NAMED_OBJECTS`] are the others, and it also builds
+/// [`C_TESTMOD_OBSERVE`].
 pub const ALL_OBJECTS: &[&str] = &[
     C_BTRFS_GETATTR,
     C_BTRFS_PROBES,
     C_MISSING_TYPE,
+    C_BTRFS_FENTRY,
+    C_CT_LOOKUP,
     RUST_BTRFS_GETATTR,
+    RUST_BTRFS_FENTRY,
 ];
+
+/// fentry program in [`C_BTRFS_FENTRY`], on [`FENTRY_TARGET`].
+pub const FENTRY_PROGRAM: &str = "btrfs_fentry_inode";
+/// btrfs function (taking `struct btrfs_inode *`) that stat(2) of an uncached file reaches.
+pub const FENTRY_TARGET: &str = "btrfs_get_delayed_node";
+/// fexit program in [`C_BTRFS_FENTRY`], on `btrfs:btrfs_getattr`.
+pub const FEXIT_PROGRAM: &str = "btrfs_fexit_getattr";
+/// Hash map: inode number (`u64`) -> [`BtrfsGetattrRecord`] read by [`FENTRY_PROGRAM`].
+pub const FENTRY_RECORDS_MAP: &str = "fentry_records";
+/// Array map (1 entry): [`BtrfsFexitRecord`].
+pub const FEXIT_RECORD_MAP: &str = "fexit_record";
+/// xdp program in [`C_CT_LOOKUP`].
+pub const CT_LOOKUP_PROGRAM: &str = "ct_lookup_absent";
+/// Array map (1 entry): [`CtResult`].
+pub const CT_RESULT_MAP: &str = "ct_result";
+
+/// What the fexit program on btrfs_getattr saw (mirrors `ebpf-tests/c/btrfs_fentry.bpf.c`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BtrfsFexitRecord {
+    /// Number of recorded returns.
+    pub hits: u64,
+    /// btrfs_getattr's return value.
+    pub ret: i64,
+    /// `path->dentry->d_inode->i_ino`.
+    pub ino: u64,
+    /// `stat->ino` as btrfs_getattr filled it.
+    pub stat_ino: u64,
+    /// `stat->size`.
+    pub stat_size: i64,
+    /// `stat->blksize`.
+    pub blksize: u32,
+    /// Process that called stat.
+    pub tgid: u32,
+}
+
+// SAFETY: plain integers, repr(C), no padding.
+unsafe impl aya::Pod for BtrfsFexitRecord {}
+
+/// Outcome of the conntrack lookup (mirrors `ebpf-tests/c/ct_lookup.bpf.c`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CtResult {
+    /// Runs of the program.
+    pub runs: u64,
+    /// 1 when the lookup returned a connection.
+    pub found: u64,
+    /// `opts.error` after the call.
+    pub error: i64,
+}
+
+// SAFETY: plain integers, repr(C), no padding.
+unsafe impl aya::Pod for CtResult {}
 
 /// Program name of the field-reading kprobe, in both the C and the Rust object.
 pub const BTRFS_GETATTR_PROGRAM: &str = "btrfs_getattr_fields";

@@ -66,6 +66,11 @@ pub fn attach_target(section: &str) -> Option<AttachTarget<'_>> {
     for prefix in FUNCTION_PREFIXES {
         if let Some(rest) = section.strip_prefix(prefix) {
             let function = rest.split_once('+').map_or(rest, |(function, _)| function);
+            // libbpf's `fentry/MODULE:FUNC`: the symbol is FUNC (the module is checked by
+            // `btf_attach` when the program is loaded).
+            let function = function
+                .split_once(':')
+                .map_or(function, |(_, function)| function);
             return named(function).then_some(AttachTarget::Function(function));
         }
     }
@@ -96,6 +101,7 @@ mod tests {
             ("fentry.s/btrfs_getattr", "btrfs_getattr"),
             ("fmod_ret/security_x", "security_x"),
             ("kprobe/f+16", "f"),
+            ("fexit/btrfs:btrfs_getattr", "btrfs_getattr"),
         ] {
             assert_eq!(
                 attach_target(section),

@@ -60,6 +60,9 @@ pub enum LoadError {
         #[source]
         source: aya::programs::ProgramError,
     },
+    /// A program bound to module BTF (module attach target, module kfunc) could not be loaded.
+    #[error(transparent)]
+    ModuleLoad(#[from] crate::ModuleLoadError),
     /// Loading a program failed for another reason.
     #[error("program {program}: {source}")]
     Program {

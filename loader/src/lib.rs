@@ -61,8 +61,11 @@
 //! ```
 
 pub mod attach;
+pub mod btf_attach;
 mod error;
+mod module_load;
 mod report;
+pub mod sys;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -74,9 +77,10 @@ use core_reloc::engine::{EngineOptions, ReloError, Resolution, essential_name};
 use core_reloc::kallsyms::{self, SymbolOwner};
 use core_reloc::object::BpfObject;
 use core_reloc::patch::Patched;
-use core_reloc::pipeline::{self, ModulePolicy, RecordResolution};
+use core_reloc::pipeline::{self, ModulePolicy, NamedResolution, RecordResolution};
 
 pub use error::LoadError;
+pub use module_load::{Attachment, BtfProgram, ModuleEbpf, ModuleLoadError};
 pub use report::{Failure, FixupReport, ModuleReport, PoisonedSite, Report, Warning};
 
 /// Which modules, beyond those named explicitly, are searched for CO-RE candidates.
@@ -496,7 +500,7 @@ impl Loader {
     /// ```
     pub fn relocate(&self, bytes: &[u8]) -> Result<RelocatedObject, LoadError> {
         let object = BpfObject::parse(bytes)?;
-        if object.record_count() == 0 {
+        if object.record_count() == 0 && object.named_relocations().is_empty() {
             // Nothing to relocate: no BTF is opened at all.
             return Ok(RelocatedObject {
                 bytes: bytes.to_vec(),
@@ -563,18 +567,24 @@ impl Loader {
             strict_module_type_ids: self.strict,
         };
         let resolutions = pipeline::resolve_object(&object, &local, &selection.targets, options);
-        let failures = failures(&resolutions);
+        let named = pipeline::resolve_named_object(&object, &selection.targets);
+        let entries = entries(&local, &resolutions, &named);
+        let failures = failures(&entries);
         if !failures.is_empty() {
             return Err(LoadError::Relocation(failures));
         }
-        let relocated = pipeline::apply(&object, &resolutions).map_err(|error| match error {
+        let apply_error = |error| match error {
             pipeline::ApplyError::Object(error) => LoadError::Object(error),
             pipeline::ApplyError::Unresolved(lines) => {
                 LoadError::Relocation(lines.into_iter().map(Failure::from_message).collect())
             }
-        })?;
-        report.fixups = fixup_reports(&resolutions, &relocated.outcomes);
-        self.check_unsearched_modules(composite, &local, &resolutions, &mut report);
+        };
+        let mut relocated = pipeline::apply(&object, &resolutions).map_err(apply_error)?;
+        let named_outcomes =
+            pipeline::apply_named(&object, &mut relocated.bytes, &named).map_err(apply_error)?;
+        relocated.outcomes.extend(named_outcomes);
+        report.fixups = fixup_reports(&entries, &relocated.outcomes);
+        self.check_unsearched_modules(composite, &entries, &mut report);
         report.programs = program_sections(bytes, &object);
         report.record_stats(&composite.stats());
         if self.strict
@@ -677,6 +687,44 @@ impl Loader {
         Ok((ebpf, relocated.report))
     }
 
+    /// Relocates and loads an object whose programs may attach to module functions
+    /// (`fentry/btrfs:btrfs_getattr`, fexit, tp_btf) or call module kfuncs: aya loads the maps
+    /// and the other programs; the loader loads those with the module's BTF object fd and
+    /// `fd_array` (which aya 0.16 cannot set) and hands them back as aya types, sharing the
+    /// maps.
+    ///
+    /// ```no_run
+    /// let bytes = std::fs::read("fentry.bpf.o").unwrap();
+    /// let mut loaded = core_reloc_loader::Loader::new().load_module_aware(&bytes, &mut aya::EbpfLoader::new())?;
+    /// for attachment in &loaded.attachments {
+    ///     println!("{attachment}");
+    /// }
+    /// let program: &mut aya::programs::FEntry = loaded.program_mut("on_getattr").unwrap().try_into()?;
+    /// program.attach()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn load_module_aware(
+        &self,
+        bytes: &[u8],
+        aya_loader: &mut aya::EbpfLoader<'_>,
+    ) -> Result<ModuleEbpf, LoadError> {
+        let relocated = self.relocate(bytes)?;
+        let kallsyms = self.kallsyms_text()?;
+        let composite = self.composite()?;
+        module_load::load(relocated, &composite, &kallsyms, aya_loader)
+    }
+
+    /// The kallsyms text attach targets are looked up in; empty for [`KallsymsSource::None`].
+    fn kallsyms_text(&self) -> Result<Arc<str>, LoadError> {
+        Ok(match &self.kallsyms {
+            KallsymsSource::None => "".into(),
+            KallsymsSource::Text(text) => text.clone(),
+            KallsymsSource::Proc => std::fs::read_to_string("/proc/kallsyms")
+                .map_err(|error| LoadError::Kallsyms(format!("/proc/kallsyms: {error}")))?
+                .into(),
+        })
+    }
+
     /// Loads one program through `load` (e.g. `|p: &mut KProbe| p.load()`) and, when the
     /// verifier rejects an instruction this loader poisoned, says which CO-RE relocation
     /// failed instead of `invalid func unknown#195896080`.
@@ -725,13 +773,10 @@ impl Loader {
         if targets.is_empty() {
             return Ok(Vec::new());
         }
-        let text: Arc<str> = match &self.kallsyms {
-            KallsymsSource::None => return Ok(Vec::new()),
-            KallsymsSource::Text(text) => text.clone(),
-            KallsymsSource::Proc => std::fs::read_to_string("/proc/kallsyms")
-                .map_err(|error| LoadError::Kallsyms(format!("/proc/kallsyms: {error}")))?
-                .into(),
-        };
+        if matches!(self.kallsyms, KallsymsSource::None) {
+            return Ok(Vec::new());
+        }
+        let text = self.kallsyms_text()?;
         let symbols: Vec<&str> = targets.iter().map(|(_, symbol)| symbol.as_str()).collect();
         let owners = kallsyms::owners_of(&text, &symbols)?;
         let mut found = Vec::new();
@@ -755,28 +800,20 @@ impl Loader {
     fn check_unsearched_modules(
         &self,
         composite: &CompositeBtf,
-        local: &Btf<'_>,
-        resolutions: &[RecordResolution<'_>],
+        entries: &[Entry<'_>],
         report: &mut Report,
     ) {
-        let type_name = |resolution: &RecordResolution<'_>| {
-            local
-                .type_name(core_reloc::btf::TypeId(resolution.record.type_id))
-                .map(essential_name)
-                .unwrap_or("")
-                .to_string()
-        };
-        let found_nothing = |resolution: &RecordResolution<'_>| {
-            resolution.result.as_ref().is_ok_and(|resolved| {
+        let found_nothing = |entry: &Entry<'_>| {
+            entry.result.as_ref().is_ok_and(|resolved| {
                 resolved.target.is_none()
                     && resolved.candidates.is_empty()
-                    && resolution.record.kind != core_reloc::ext::CoreReloKind::TypeIdLocal
+                    && entry.kind != core_reloc::ext::CoreReloKind::TypeIdLocal
             })
         };
-        let mut names: Vec<String> = resolutions
+        let mut names: Vec<String> = entries
             .iter()
-            .filter(|resolution| found_nothing(resolution))
-            .map(type_name)
+            .filter(|entry| found_nothing(entry))
+            .map(|entry| entry.type_name.clone())
             .filter(|name| !name.is_empty())
             .collect();
         names.sort();
@@ -798,13 +835,13 @@ impl Loader {
                 })
                 .collect()
         };
-        for resolution in resolutions {
-            let Ok(resolved) = &resolution.result else {
+        for entry in entries {
+            let Ok(resolved) = entry.result else {
                 continue;
             };
-            let modules = if found_nothing(resolution) {
+            let modules = if found_nothing(entry) {
                 unsearched
-                    .get(&type_name(resolution))
+                    .get(&entry.type_name)
                     .cloned()
                     .unwrap_or_default()
             } else {
@@ -812,19 +849,19 @@ impl Loader {
             };
             if !modules.is_empty() {
                 report.warnings.push(Warning::TypeInUnsearchedModule {
-                    record_index: resolution.site.record_index,
-                    kind: resolution.record.kind,
+                    record_index: entry.site.record_index,
+                    kind: entry.kind,
                     access: resolved.access.clone(),
-                    type_name: type_name(resolution),
+                    type_name: entry.type_name.clone(),
                     modules: modules.clone(),
                 });
             }
             if resolved.fixup.is_poison() {
                 report.poisoned.push(PoisonedSite {
-                    section: resolution.section.to_string(),
-                    insn: resolution.site.insn_index,
-                    record_index: resolution.site.record_index,
-                    kind: resolution.record.kind,
+                    section: entry.section.to_string(),
+                    insn: entry.site.insn_index,
+                    record_index: entry.site.record_index,
+                    kind: entry.kind,
                     access: resolved.access.clone(),
                     unsearched_modules: modules.clone(),
                 });
@@ -832,7 +869,7 @@ impl Loader {
             if let Some(fixup) = report
                 .fixups
                 .iter_mut()
-                .find(|fixup| fixup.record_index == resolution.site.record_index)
+                .find(|fixup| fixup.record_index == entry.site.record_index)
             {
                 fixup.unsearched_modules = modules;
             }
@@ -855,37 +892,80 @@ fn read_object(path: &Path) -> Result<Vec<u8>, LoadError> {
     })
 }
 
-fn failures(resolutions: &[RecordResolution<'_>]) -> Vec<Failure> {
-    resolutions
+/// A relocation of either source (`.BTF.ext` record or named relocation), as the report
+/// sees it.
+struct Entry<'a> {
+    section: &'a str,
+    site: core_reloc::fixup::RelocationSite,
+    kind: core_reloc::ext::CoreReloKind,
+    /// The root type's essential name.
+    type_name: String,
+    /// The extern symbol of a named relocation.
+    symbol: Option<&'a str>,
+    result: &'a Result<Resolution, ReloError>,
+}
+
+/// Both sources in record-index order: `.BTF.ext` records, then named relocations.
+fn entries<'a>(
+    local: &Btf<'_>,
+    records: &'a [RecordResolution<'a>],
+    named: &'a [NamedResolution<'a>],
+) -> Vec<Entry<'a>> {
+    let records = records.iter().map(|resolution| Entry {
+        section: resolution.section,
+        site: resolution.site,
+        kind: resolution.record.kind,
+        type_name: local
+            .type_name(core_reloc::btf::TypeId(resolution.record.type_id))
+            .map(essential_name)
+            .unwrap_or("")
+            .to_string(),
+        symbol: None,
+        result: &resolution.result,
+    });
+    let named = named.iter().map(|resolution| Entry {
+        section: resolution.section,
+        site: resolution.named.site,
+        kind: resolution.named.reloc.kind,
+        type_name: essential_name(&resolution.named.reloc.type_name).to_string(),
+        symbol: Some(resolution.named.symbol.as_str()),
+        result: &resolution.result,
+    });
+    records.chain(named).collect()
+}
+
+fn failures(entries: &[Entry<'_>]) -> Vec<Failure> {
+    entries
         .iter()
-        .filter_map(|resolution| {
-            let error: &ReloError = resolution.result.as_ref().err()?;
-            Some(Failure::from_engine(resolution.section, error))
+        .filter_map(|entry| {
+            let error: &ReloError = entry.result.as_ref().err()?;
+            Some(Failure::from_engine(entry.section, error))
         })
         .collect()
 }
 
 fn fixup_reports(
-    resolutions: &[RecordResolution<'_>],
+    entries: &[Entry<'_>],
     outcomes: &[(core_reloc::fixup::RelocationSite, Patched)],
 ) -> Vec<FixupReport> {
-    resolutions
+    entries
         .iter()
-        .filter_map(|resolution| {
-            let resolved: &Resolution = resolution.result.as_ref().ok()?;
+        .filter_map(|entry| {
+            let resolved: &Resolution = entry.result.as_ref().ok()?;
             let patched = outcomes
                 .iter()
-                .find(|(site, _)| *site == resolution.site)
+                .find(|(site, _)| *site == entry.site)
                 .map(|(_, patched)| patched);
             let (old, new) = match patched {
                 Some(Patched::Rewritten { old, new, .. }) => (*old, Some(*new)),
                 Some(Patched::Poisoned { .. }) | None => (resolved.fixup.orig_val, None),
             };
             Some(FixupReport {
-                record_index: resolution.site.record_index,
-                section: resolution.section.to_string(),
-                insn: resolution.site.insn_index,
-                kind: resolution.record.kind,
+                record_index: entry.site.record_index,
+                section: entry.section.to_string(),
+                insn: entry.site.insn_index,
+                kind: entry.kind,
+                symbol: entry.symbol.map(str::to_string),
                 local_type: resolved.local_type.clone(),
                 spec: resolved.spec.clone(),
                 access: resolved.access.clone(),

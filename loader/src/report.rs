@@ -19,9 +19,12 @@ pub struct FixupReport {
     pub insn: usize,
     /// The relocation kind.
     pub kind: CoreReloKind,
+    /// For a named relocation (an extern `core_reloc:` symbol, see [`core_reloc::named`]):
+    /// the symbol; `None` for a `.BTF.ext` record.
+    pub symbol: Option<String>,
     /// The local root type, e.g. `struct btrfs_inode`.
     pub local_type: String,
-    /// The access string, e.g. `0:3:1`.
+    /// The access string, e.g. `0:3:1`; for a named relocation, the symbol.
     pub spec: String,
     /// The access in words, e.g. `struct btrfs_inode.vfs_inode.i_ino`.
     pub access: String,

@@ -2,8 +2,10 @@
 //!
 //! - C: `ebpf-tests/c/<name>.bpf.c` -> `target/ebpf/<name>.bpf.o` (clang-22, libbpf headers),
 //!   recompiled only when the source or a header is newer than the object.
-//! - Rust: the aya-ebpf crate `ebpf-tests/rust` (bpf-linker, build-std), each binary copied to
-//!   `target/ebpf/<binary>`; cargo decides what is up to date.
+//! - Rust: the aya-ebpf crates `ebpf-tests/rust` (C CO-RE shim as bitcode) and
+//!   `ebpf-tests/rust-named` (pure Rust, named relocations through `core-reloc/ebpf`), built with
+//!   bpf-linker and build-std, each binary copied to `target/ebpf/<binary>`; cargo decides what
+//!   is up to date.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,8 +16,11 @@ use xshell::{Shell, cmd};
 use crate::Result;
 
 const CLANG: &str = "clang-22";
-/// The Rust eBPF binaries (`[[bin]]` names in `ebpf-tests/rust/Cargo.toml`).
-const RUST_BINARIES: &[&str] = &["btrfs_getattr_rs"];
+/// The Rust eBPF crates (directories of `ebpf-tests/`) and their binaries (`[[bin]]` names).
+const RUST_CRATES: &[(&str, &[&str])] = &[
+    ("rust", &["btrfs_getattr_rs", "btrfs_fentry_rs"]),
+    ("rust-named", &["btrfs_named", "host_task_named"]),
+];
 
 /// `cargo xtask build-ebpf`.
 pub fn run() -> Result<()> {
@@ -88,7 +93,21 @@ fn build_c(sh: &Shell, out: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn build_rust(sh: &Shell, out: &Path, bpf_linker: &Path) -> Result<Vec<PathBuf>> {
-    let crate_dir = crate::workspace_root().join("ebpf-tests").join("rust");
+    let mut objects = Vec::new();
+    for (crate_name, binaries) in RUST_CRATES {
+        objects.extend(build_rust_crate(sh, out, bpf_linker, crate_name, binaries)?);
+    }
+    Ok(objects)
+}
+
+fn build_rust_crate(
+    sh: &Shell,
+    out: &Path,
+    bpf_linker: &Path,
+    crate_name: &str,
+    binaries: &[&str],
+) -> Result<Vec<PathBuf>> {
+    let crate_dir = crate::workspace_root().join("ebpf-tests").join(crate_name);
     let target_dir = crate::workspace_root().join("target").join("ebpf-rust");
     let linker_dir = bpf_linker
         .parent()
@@ -112,7 +131,7 @@ fn build_rust(sh: &Shell, out: &Path, bpf_linker: &Path) -> Result<Vec<PathBuf>>
     crate::progress::quiet(build, "ebpf")?;
     let built = target_dir.join("bpfel-unknown-none").join("release");
     let mut objects = Vec::new();
-    for binary in RUST_BINARIES {
+    for binary in binaries {
         let (from, to) = (built.join(binary), out.join(binary));
         if modified(&to).ok() != Some(modified(&from)?) {
             fs::copy(&from, &to)?;

@@ -18,7 +18,7 @@ usage: cargo xtask fuzz [--seed] [--seconds N] [TARGET...]
   --seed       (re)write the seed corpora from the kernel fixtures and eBPF objects, then stop
                unless --seconds is given
   --seconds N  run each target for N seconds (default 20, a smoke run), one after the other
-  TARGET       btf_base, btf_split_small_base, btf_split_vmlinux, btf_ext, object (default: all)
+  TARGET       btf_base, btf_split_small_base, btf_split_vmlinux, btf_ext, object, split_base (default: all)
 ";
 
 /// Every target, in the order a full run visits them.
@@ -28,6 +28,7 @@ pub const TARGETS: &[&str] = &[
     "btf_split_vmlinux",
     "btf_ext",
     "object",
+    "split_base",
 ];
 
 /// Seeds above this size make every mutation slow; a vmlinux is seeded as a valid prefix.
@@ -250,6 +251,7 @@ fn seed(corpus: &Path) -> Result<()> {
                     &format!("{module}-{kernel}"),
                     &bytes,
                 )?;
+                put("split_base", &format!("{module}-{kernel}"), &bytes)?;
             }
         }
     }

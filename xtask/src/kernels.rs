@@ -6,6 +6,8 @@
 //! - `config`: the kernel configuration;
 //! - `modules/<file>.ko`: btrfs and its dependencies, decompressed;
 //! - `btrfs.deps`: those `.ko` file names in load order, one per line, btrfs last;
+//! - `nf_conntrack.deps`: nf_conntrack and its dependencies in load order (their `.ko` files in
+//!   `modules/` too), for the module-kfunc tests (the conntrack kfuncs are registered by it);
 //! - `modules/loop.ko`: the loop driver, for loop-mounting a btrfs image in a guest;
 //! - `btf/vmlinux` and `btf/<module>`: raw BTF blobs byte-identical to `/sys/kernel/btf/*` in a
 //!   guest running that kernel (the `.BTF` sections of vmlinux and of every module).
@@ -47,6 +49,8 @@ const SERIES: &[Series] = &[
 
 /// The module whose BTF the tests read, and whose dependencies are packed into the guests.
 const TEST_MODULE: &str = "btrfs";
+/// The module whose kfuncs (`bpf_xdp_ct_lookup`, ...) the module-kfunc tests call.
+const KFUNC_MODULE: &str = "nf_conntrack";
 
 /// A kernel ready in the cache.
 pub struct Kernel {
@@ -106,7 +110,10 @@ fn ensure(sh: &Shell, root: &Path, series: &Series) -> Result<(Kernel, String)> 
         .to_string();
     let complete = dir.join("complete");
     let cached_release = fs::read_to_string(dir.join("release")).unwrap_or_default();
-    let cached = complete.exists() && cached_release.trim() == release;
+    // A cache from before nf_conntrack was kept lacks its deps file: prepared again (from the
+    // downloaded package when it is still in `debs/`).
+    let layout_current = dir.join(format!("{KFUNC_MODULE}.deps")).exists();
+    let cached = complete.exists() && cached_release.trim() == release && layout_current;
     if !cached {
         prepare(sh, root, &dir, &package, &release)?;
     }
@@ -122,6 +129,41 @@ fn ensure(sh: &Shell, root: &Path, series: &Series) -> Result<(Kernel, String)> 
         module_btf_count,
     };
     Ok((kernel, detail))
+}
+
+/// Makes `<root>/<name>` hold the cache layout of the module docs for image `package` of
+/// `release`, unless it already does; used for kernels outside [`SERIES`] (e.g. the older
+/// 6.12 ABI the test module is built against).
+pub(crate) fn ensure_release(
+    sh: &Shell,
+    name: &str,
+    package: &str,
+    release: &str,
+) -> Result<PathBuf> {
+    let root = root();
+    let dir = root.join(name);
+    let cached_release = fs::read_to_string(dir.join("release")).unwrap_or_default();
+    if !(dir.join("complete").exists() && cached_release.trim() == release) {
+        eprintln!("xtask: preparing kernel {name} ({release})");
+        fs::create_dir_all(&root)?;
+        prepare(sh, &root, &dir, package, release)?;
+    }
+    verify_layout(&dir)?;
+    Ok(dir)
+}
+
+/// The number of the newest 6.12 image package (`linux-image-6.12.N+deb12-amd64`).
+pub(crate) fn newest_612(sh: &Shell) -> Result<u32> {
+    let series = SERIES
+        .iter()
+        .find(|series| series.name == "6.12")
+        .ok_or("no 6.12 series")?;
+    let package = newest_package(sh, series)?;
+    package
+        .strip_prefix(series.package_prefix)
+        .and_then(|rest| rest.strip_suffix(series.package_suffix))
+        .and_then(|number| number.parse().ok())
+        .ok_or_else(|| format!("unexpected package name {package}").into())
 }
 
 /// The newest signed image package of a series in the local apt lists (no network).
@@ -194,19 +236,30 @@ fn prepare(sh: &Shell, root: &Path, dir: &Path, package: &str, release: &str) ->
     drop(vmlinux);
 
     let modules_dir = tree.join("lib/modules").join(release);
-    let load_order = module_load_order(sh, &tree, release, TEST_MODULE)?;
+    let load_orders = [
+        (
+            TEST_MODULE,
+            module_load_order(sh, &tree, release, TEST_MODULE)?,
+        ),
+        (
+            KFUNC_MODULE,
+            module_load_order(sh, &tree, release, KFUNC_MODULE)?,
+        ),
+    ];
     decompress_modules(sh, &modules_dir)?;
-    let mut deps = String::new();
-    for module in &load_order {
-        let source = decompressed_path(module);
-        let file_name = source
-            .file_name()
-            .ok_or("module path without a file name")?;
-        fs::copy(&source, dir.join("modules").join(file_name))?;
-        deps.push_str(&file_name.to_string_lossy());
-        deps.push('\n');
+    for (module, load_order) in &load_orders {
+        let mut deps = String::new();
+        for module in load_order {
+            let source = decompressed_path(module);
+            let file_name = source
+                .file_name()
+                .ok_or("module path without a file name")?;
+            fs::copy(&source, dir.join("modules").join(file_name))?;
+            deps.push_str(&file_name.to_string_lossy());
+            deps.push('\n');
+        }
+        fs::write(dir.join(format!("{module}.deps")), deps)?;
     }
-    fs::write(dir.join("btrfs.deps"), deps)?;
     // The guests loop-mount their btrfs image; Debian builds the loop driver as a module.
     let loop_driver = modules_dir.join("kernel/drivers/block/loop.ko");
     if loop_driver.exists() {
@@ -436,6 +489,17 @@ pub fn verify_layout(dir: &Path) -> Result<usize> {
         }
     }
     check_btf_blob(&dir.join("btf/btrfs"), 64 << 10..2 << 20)?;
+    let kfunc_deps = fs::read_to_string(dir.join(format!("{KFUNC_MODULE}.deps")))
+        .map_err(|_| context("no nf_conntrack.deps"))?;
+    if kfunc_deps.lines().last() != Some("nf_conntrack.ko") {
+        return Err(context("nf_conntrack.deps does not end with nf_conntrack.ko").into());
+    }
+    for module in kfunc_deps.lines() {
+        if !dir.join("modules").join(module).is_file() {
+            return Err(context(&format!("missing module {module}")).into());
+        }
+    }
+    check_btf_blob(&dir.join("btf/nf_conntrack"), 16 << 10..2 << 20)?;
 
     let mut count = 0;
     for entry in fs::read_dir(dir.join("btf"))? {

@@ -12,6 +12,7 @@ mod fsimage;
 mod fuzz;
 mod initramfs;
 mod kernels;
+mod kmod;
 mod progress;
 mod setup;
 mod vm;
@@ -26,6 +27,7 @@ usage: cargo xtask <command>
 commands:
   setup      install apt packages and bpf-linker, fetch Debian kernels
   kernels    fetch and extract the Debian test kernels (cached)
+  kmod       build the test kernel module (ebpf-tests/kmod) for an older 6.12 ABI, distilled
   build-corpus  compile the C CO-RE corpus and its target BTFs into target/ebpf/corpus
   build-ebpf compile the ebpf-tests programs (C and Rust) into target/ebpf
   vm [--kernel 6.1|6.12|all] [--timeout SECS] [--verbose] [-- FILTER...]
@@ -44,6 +46,7 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("setup") => summarised("set-up", || setup::run().map(|_| ())),
         Some("kernels") => summarised("kernels", || kernels::run().map(|_| ())),
+        Some("kmod") => summarised("kmod", kmod::run),
         Some("build-corpus") => corpus::run(),
         Some("build-ebpf") => ebpf::run(),
         Some("vm") => vm::run(&args[1..]),
@@ -139,6 +142,9 @@ fn test() -> Result<()> {
     })?;
     progress::step("C CO-RE corpus", || corpus::build().map(|_| ()))?;
     let objects = progress::step("eBPF programs", || ebpf::build(&sh, &prepared.bpf_linker))?;
+    // The test module and the older 6.12 ABI it is built for: the split-base differential
+    // (host) and the guests' module tests need both.
+    progress::step("test kernel module", || kmod::ensure(&sh).map(|_| ()))?;
     progress::step("cargo clippy", || {
         progress::quiet(
             xshell::cmd!(

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use xshell::{Shell, cmd};
 
-use crate::{Result, kernels, progress};
+use crate::{Result, kernels, kmod, progress};
 
 /// Debian packages the build, the tests and the VM harness use.
 const APT_PACKAGES: &[&str] = &[
@@ -34,6 +34,10 @@ const APT_PACKAGES: &[&str] = &[
     "cpio",
     "busybox-static",
     "btrfs-progs",
+    // The test kernel module (`cargo xtask kmod`; its linux-headers package is resolved by
+    // `kmod::apt_packages`): Debian's kernel compiler and pahole, and llvm-objcopy-22 (llvm-22).
+    "gcc-12",
+    "pahole",
 ];
 
 const BPF_LINKER_VERSION: &str = "0.13.0";
@@ -66,10 +70,11 @@ unsafe extern "C" {
     fn geteuid() -> u32;
 }
 
-fn missing_apt_packages(sh: &Shell) -> Vec<&'static str> {
-    APT_PACKAGES
-        .iter()
-        .copied()
+fn missing_apt_packages(sh: &Shell) -> Result<Vec<String>> {
+    let mut packages: Vec<String> = APT_PACKAGES.iter().map(|p| p.to_string()).collect();
+    packages.extend(kmod::apt_packages(sh)?);
+    Ok(packages
+        .into_iter()
         .filter(|package| {
             let format = "-f=${Status}";
             let status = cmd!(sh, "dpkg-query -W {format} {package}")
@@ -80,14 +85,14 @@ fn missing_apt_packages(sh: &Shell) -> Vec<&'static str> {
                 .unwrap_or_default();
             status != "install ok installed"
         })
-        .collect()
+        .collect())
 }
 
 /// Installs what is missing; says what it did.
 fn ensure_apt_packages(sh: &Shell) -> Result<((), String)> {
-    let missing = missing_apt_packages(sh);
+    let missing = missing_apt_packages(sh)?;
     if missing.is_empty() {
-        return Ok(((), format!("all {} installed", APT_PACKAGES.len())));
+        return Ok(((), "all installed".to_string()));
     }
     let line = format!(
         "apt-get update && apt-get install -y --no-install-recommends {}",

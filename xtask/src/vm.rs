@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use xshell::{Shell, cmd};
 
-use crate::{Result, ebpf, expectations, fsimage, initramfs::Cpio, kernels, progress, setup};
+use crate::{Result, ebpf, expectations, fsimage, initramfs::Cpio, kernels, kmod, progress, setup};
 
 const RESULT_PREFIX: &str = "CORE-RELOC-VM-RESULT: ";
 const TEST_PREFIX: &str = "CORE-RELOC-VM-TEST: ";
@@ -49,9 +49,10 @@ struct Options {
     demo: bool,
 }
 
-/// The demo: `loader/examples/btrfs_stat.rs` with the C btrfs_getattr probe.
-const DEMO_EXAMPLE: &str = "btrfs_stat";
-const DEMO_OBJECT: &str = "btrfs_getattr.bpf.o";
+/// The demo: `loader/examples/btrfs_fentry.rs` with the Rust fentry/fexit programs on btrfs
+/// functions (`ebpf-tests/rust/src/btrfs_fentry_rs.rs`).
+const DEMO_EXAMPLE: &str = "btrfs_fentry";
+const DEMO_OBJECT: &str = "btrfs_fentry_rs";
 const DEMO_SERIES: &str = "6.12";
 
 fn parse_options(args: &[String]) -> Result<Options> {
@@ -115,9 +116,10 @@ pub fn suite(prepared: &setup::Prepared, objects: &[PathBuf]) -> Result<usize> {
     )
 }
 
-/// `cargo xtask demo`: boots the 6.12 kernel with btrfs and runs the `btrfs_stat` example,
-/// which loads a real probe with `Loader::new().with_module_btf("btrfs")`, stats the files of
-/// the btrfs image and prints what the probe read from btrfs's structs next to `stat`.
+/// `cargo xtask demo`: boots the 6.12 kernel with btrfs and runs the `btrfs_fentry` example,
+/// which loads pure-Rust fentry/fexit programs on btrfs functions with
+/// `Loader::load_module_aware`, stats the files of the btrfs image and prints what they read
+/// from btrfs's structs (direct CO-RE loads) next to `stat`.
 pub fn demo() -> Result<()> {
     prepare_and_run(Options {
         series: vec![DEMO_SERIES.to_string()],
@@ -147,6 +149,12 @@ fn run_with(options: Options, prepared: &setup::Prepared, objects: &[PathBuf]) -
     fs::create_dir_all(&work)?;
     let mut fs_facts = String::new();
     progress::step("btrfs image", || fsimage::build(&sh, &work, &mut fs_facts))?;
+    // The test module is built for an older 6.12 ABI; only the 6.12 guest loads it.
+    let kmods = if kernels.iter().any(|k| k.series == "6.12") {
+        progress::step("test kernel module", || kmod::ensure(&sh))?
+    } else {
+        Vec::new()
+    };
 
     let mut guests = Vec::new();
     for kernel in &kernels {
@@ -157,9 +165,10 @@ fn run_with(options: Options, prepared: &setup::Prepared, objects: &[PathBuf]) -
         })?;
         fs::write(dir.join("expectations"), &facts)?;
         let initrd = dir.join("initramfs.cpio");
+        let kmods: &[PathBuf] = if kernel.series == "6.12" { &kmods } else { &[] };
         progress::step_with(&format!("initramfs {}", kernel.series), || {
             let size = pack_initramfs(
-                &sh, kernel, &guest, objects, &work, &facts, &options, &initrd,
+                &sh, kernel, &guest, objects, kmods, &work, &facts, &options, &initrd,
             )?;
             Ok(((), format!("{:.1} MiB", size as f64 / (1 << 20) as f64)))
         })?;
@@ -325,15 +334,19 @@ fn kernel_facts(
     Ok(out)
 }
 
-/// The `.ko` files of btrfs and its dependencies, in load order.
+/// The `.ko` files of btrfs and nf_conntrack (for the module-kfunc tests) and their
+/// dependencies, in load order, each once.
 fn module_files(kernel: &kernels::Kernel) -> Result<Vec<String>> {
-    let deps = fs::read_to_string(kernel.dir.join("btrfs.deps"))?;
-    Ok(deps
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect())
+    let mut files: Vec<String> = Vec::new();
+    for deps in ["btrfs.deps", "nf_conntrack.deps"] {
+        let deps = fs::read_to_string(kernel.dir.join(deps))?;
+        for file in deps.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            if !files.iter().any(|known| known == file) {
+                files.push(file.to_string());
+            }
+        }
+    }
+    Ok(files)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -342,6 +355,7 @@ fn pack_initramfs(
     kernel: &kernels::Kernel,
     guest: &GuestBinaries,
     objects: &[PathBuf],
+    kmods: &[PathBuf],
     work: &Path,
     facts: &str,
     options: &Options,
@@ -376,6 +390,9 @@ fn pack_initramfs(
     }
     for object in objects {
         cpio.file_from(&format!("ebpf/{}", file_name(object)), object)?;
+    }
+    for module in kmods {
+        cpio.file_from(&format!("kmod/{}", file_name(module)), module)?;
     }
     let mut run_env = String::new();
     if let Some(demo) = &guest.demo {

@@ -122,6 +122,29 @@ fn exercise_type(btf: &Btf<'_>, ty: &Type<'_>) {
     let _ = (ty.linkage(), ty.decl_tag_component(), ty.fwd_is_union());
 }
 
+/// The distilled base of a module on [`small_base`] that refers to its `int`, `long`,
+/// `struct list_head`, `struct inode` and `enum state`: the base the `split_base` target
+/// relocates from.
+pub fn small_distilled_base() -> Arc<Btf<'static>> {
+    let base = small_base();
+    let id = |name: &str, kind: Kind| base.find_by_name_kind(name, kind).expect("in small_base");
+    let mut module = BtfBuilder::new_split(&base);
+    module.add_struct(
+        "module_state",
+        104,
+        &[
+            MemberSpec::new("n", id("int", Kind::Int), 0),
+            MemberSpec::new("l", id("long", Kind::Int), 64),
+            MemberSpec::new("list", id("list_head", Kind::Struct), 128),
+            MemberSpec::new("inode", id("inode", Kind::Struct), 256),
+            MemberSpec::new("state", id("state", Kind::Enum), 832),
+        ],
+    );
+    let module = Btf::parse_split(module.build(), base).expect("the module parses");
+    let distilled = core_reloc::split_base::distill_base(&module).expect("the module distills");
+    Arc::new(Btf::parse(distilled.base).expect("the distilled base parses"))
+}
+
 /// A small base for split BTF: a few of every kind that split types commonly refer to.
 pub fn small_base() -> Arc<Btf<'static>> {
     let mut b = BtfBuilder::new();

@@ -78,6 +78,7 @@ impl StringFinder {
     }
 
     /// Offsets in `section` of every string equal to the name, in ascending order.
+    #[cfg(test)]
     pub(crate) fn offsets_in<'s>(&'s self, section: &'s [u8]) -> impl Iterator<Item = usize> + 's {
         let start = self.at_start(section).then_some(0);
         // A match of "\0name\0" at `at` is the string at `at + 1`.

@@ -16,6 +16,7 @@ mod compat;
 mod error;
 mod matching;
 mod name;
+mod named;
 mod spec;
 mod value;
 
@@ -27,6 +28,7 @@ use crate::target::TargetRef;
 pub use candidates::Targets;
 pub use error::{ReloError, ReloErrorKind, SpecError};
 pub use name::essential_name;
+pub use named::{resolve_named, want_named_types};
 pub use spec::MAX_SPEC_LEN;
 
 use matching::{Match, MatchError, match_candidate};

@@ -96,7 +96,7 @@ pub(crate) fn is_flexible_array(btf: &Btf<'_>, holder: Option<&Accessor<'_>>, ne
         return false;
     }
     btf.type_by_id(holder.type_id)
-        .is_ok_and(|ty| u32::from(ty.vlen()) == holder.index + 1)
+        .is_ok_and(|ty| ty.vlen() == holder.index + 1)
 }
 
 /// Resolves a record's access string against the local BTF.
@@ -135,7 +135,7 @@ pub(crate) fn parse_local_spec<'b>(
             .ok_or(SpecError::IndexOutOfRange {
                 id,
                 index: first,
-                len: u32::from(ty.vlen()),
+                len: ty.vlen(),
             })?;
         spec.accessors[0].name = Some(btf.str_at(value.name_offset)?);
         return Ok(spec);
@@ -152,7 +152,7 @@ pub(crate) fn parse_local_spec<'b>(
                 .ok_or(SpecError::IndexOutOfRange {
                     id,
                     index,
-                    len: u32::from(ty.vlen()),
+                    len: ty.vlen(),
                 })?;
             spec.bit_offset += u64::from(member.bit_offset);
             if member.name_offset != 0 {

@@ -11,3 +11,18 @@ __attribute__((always_inline)) void core_reloc_btrfs_read_path(struct path *path
 {
 	btrfs_read_path(path, out);
 }
+
+#include "btrfs_direct.h"
+
+/* Direct loads, for the Rust fentry/fexit program on btrfs functions. */
+__attribute__((always_inline)) void core_reloc_btrfs_direct_read_inode(
+	struct btrfs_inode *inode, struct btrfs_getattr_record *out)
+{
+	btrfs_direct_read_inode(inode, out);
+}
+
+__attribute__((always_inline)) void core_reloc_btrfs_direct_read_getattr(
+	struct path *path, struct kstat *stat, int ret, struct btrfs_fexit_record *out)
+{
+	btrfs_direct_read_getattr(path, stat, ret, out);
+}

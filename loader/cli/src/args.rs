@@ -31,6 +31,8 @@ pub enum Command {
     Relocate(RelocateArgs),
     /// Relocate OBJECT, load its programs into the running kernel, report, then unload.
     Load(LoadArgs),
+    /// Dump, relocate (onto vmlinux) and distill (.BTF.base) BTF files.
+    Btf(crate::btf_args::BtfArgs),
 }
 
 /// `explain`.

@@ -49,6 +49,45 @@ pub enum CliError {
     /// The loader refused the object.
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// An ELF named on the command line could not be read.
+    #[error("reading the ELF file {}", path.display())]
+    Elf {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: object::Error,
+    },
+    /// An ELF named on the command line has no .BTF section.
+    #[error("{} has no .BTF section", path.display())]
+    NoBtf {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A BTF file could not be parsed.
+    #[error("parsing the BTF of {}", path.display())]
+    Btf {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: core_reloc::btf::BtfError,
+    },
+    /// A BTF file could not be dumped.
+    #[error("dumping the BTF of {}", path.display())]
+    Dump {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: core_reloc::btf_dump::DumpError,
+    },
+    /// Relocating split BTF onto vmlinux was refused.
+    #[error("relocating the split BTF")]
+    Relocate(#[source] core_reloc::split_base::RelocateError),
+    /// Distilling module BTF was refused.
+    #[error("distilling the module BTF")]
+    Distill(#[source] core_reloc::split_base::DistillError),
     /// Some programs of a loaded object did not pass the verifier.
     #[error("{failed} of {programs} program(s) failed to load")]
     ProgramsFailed {
@@ -68,8 +107,14 @@ impl CliError {
             | CliError::Read { .. }
             | CliError::Write { .. }
             | CliError::Stdout { .. }
-            | CliError::Composite(_) => EXIT_USAGE_OR_INPUT,
-            CliError::ProgramsFailed { .. } => EXIT_REFUSED,
+            | CliError::Composite(_)
+            | CliError::Elf { .. }
+            | CliError::NoBtf { .. }
+            | CliError::Btf { .. }
+            | CliError::Dump { .. } => EXIT_USAGE_OR_INPUT,
+            CliError::ProgramsFailed { .. } | CliError::Relocate(_) | CliError::Distill(_) => {
+                EXIT_REFUSED
+            }
             CliError::Load(error) => match error {
                 LoadError::ReadObject { .. }
                 | LoadError::Object(_)
@@ -82,6 +127,7 @@ impl CliError {
                 | LoadError::Strict(_)
                 | LoadError::Aya(_)
                 | LoadError::PoisonedRelocation { .. }
+                | LoadError::ModuleLoad(_)
                 | LoadError::Program { .. } => EXIT_REFUSED,
             },
         }
@@ -95,6 +141,12 @@ impl CliError {
             CliError::Write { .. } | CliError::Stdout { .. } => "write",
             CliError::Composite(_) => "kernel_btf",
             CliError::ProgramsFailed { .. } => "programs_failed",
+            CliError::Elf { .. } => "elf",
+            CliError::NoBtf { .. } => "no_btf",
+            CliError::Btf { .. } => "btf",
+            CliError::Dump { .. } => "dump",
+            CliError::Relocate(_) => "btf_relocate",
+            CliError::Distill(_) => "btf_distill",
             CliError::Load(error) => match error {
                 LoadError::ReadObject { .. } => "read",
                 LoadError::Object(_) => "object",
@@ -106,6 +158,7 @@ impl CliError {
                 LoadError::Strict(_) => "strict",
                 LoadError::Aya(_) => "aya",
                 LoadError::PoisonedRelocation { .. } => "poisoned_relocation",
+                LoadError::ModuleLoad(_) => "module_attach",
                 LoadError::Program { .. } => "program",
             },
         }

@@ -66,9 +66,13 @@ pub struct RelocationJson {
     pub insn: usize,
     /// The relocation kind, as libbpf names it (`byte_off`, `field_exists`, ...).
     pub kind: &'static str,
+    /// For a named relocation (CO-RE from Rust): the extern symbol, e.g.
+    /// `core_reloc:v1:field_byte_offset:struct:btrfs_inode:vfs_inode`; `null` for a
+    /// `.BTF.ext` record.
+    pub symbol: Option<String>,
     /// The local root type, e.g. `struct btrfs_inode`.
     pub local_type: String,
-    /// The access string, e.g. `0:3:0`.
+    /// The access string, e.g. `0:3:0`; for a named relocation, the symbol.
     pub spec: String,
     /// The access in words, e.g. `struct btrfs_inode.vfs_inode.i_ino`.
     pub access: String,
@@ -94,6 +98,7 @@ impl From<&FixupReport> for RelocationJson {
             section: fixup.section.clone(),
             insn: fixup.insn,
             kind: fixup.kind.name(),
+            symbol: fixup.symbol.clone(),
             local_type: fixup.local_type.clone(),
             spec: fixup.spec.clone(),
             access: fixup.access.clone(),

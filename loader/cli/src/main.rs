@@ -5,6 +5,8 @@
 //! load was refused, 2 a usage error or an unreadable input.
 
 mod args;
+mod btf_args;
+mod btf_cmd;
 mod error;
 mod explain;
 mod json;
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Relocate(args) => relocate::run(args),
         Command::Load(args) => load::run(args),
+        Command::Btf(args) => btf_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

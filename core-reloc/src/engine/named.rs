@@ -1,0 +1,638 @@
+//! Resolution of named relocations ([`crate::named`]): the same candidates, values and
+//! explanations as `.BTF.ext` records, with the local side a name path instead of a local
+//! BTF type.
+//!
+//! Candidates come from the same [`Targets`] search (same essential name and kind, vmlinux
+//! first, modules only for names vmlinux lacks). The path is followed by member names through
+//! anonymous members, and the value computed by the same code as for `.BTF.ext` records.
+//!
+//! Binding: all named relocations of one program section with the same root type (kind and
+//! essential name) bind to **one** kernel type. Each candidate is evaluated against all of
+//! them; the candidate that leaves the fewest poisoned or absent wins; candidates tied at the
+//! best score must give the same value for every relocation, else every relocation of that
+//! type fails as ambiguous. A relocation whose field the winning type lacks is absent
+//! (`field_exists` 0, `field_byte_offset` poisoned), even if another candidate has the field.
+
+use std::collections::BTreeMap;
+
+use crate::btf::{Btf, BtfError, Kind, TypeId};
+use crate::fixup::{Fixup, PoisonReason};
+use crate::named::elf::NamedSite;
+use crate::named::{NamedReloc, Step};
+
+use super::error::{ReloError, ReloErrorKind, SpecError};
+use super::name::essential_name;
+use super::spec::{Accessor, Spec, describe_type, is_flexible_array};
+use super::value::{self, Value, ValueError};
+use super::{CandidateReport, Resolution, Targets};
+use crate::target::TargetRef;
+
+/// Declares every named relocation's root type to `targets`, before [`Targets::search`].
+///
+/// ```
+/// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, MemberSpec};
+/// use core_reloc::engine::{Targets, want_named_types};
+/// use core_reloc::target::TargetBtf;
+/// use core_reloc::named::NamedReloc;
+/// use core_reloc::BtfOrigin;
+/// let mut kernel = BtfBuilder::new();
+/// let int = kernel.add_int("int", 4, IntEncoding::SIGNED);
+/// kernel.add_struct("task_struct", 8, &[MemberSpec::new("pid", int, 32)]);
+/// let kernel = Btf::parse(kernel.build())?;
+/// let reloc = NamedReloc::parse("core_reloc:v1:field_byte_offset:struct:task_struct:pid")?.unwrap();
+/// let mut targets = Targets::new(TargetBtf { origin: &BtfOrigin::Vmlinux, btf: &kernel });
+/// want_named_types([&reloc], &mut targets);
+/// targets.search();
+/// assert_eq!(targets.candidate_count("task_struct", core_reloc::btf::Kind::Struct), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn want_named_types<'r>(
+    relocs: impl IntoIterator<Item = &'r NamedReloc>,
+    targets: &mut Targets<'_>,
+) {
+    for reloc in relocs {
+        targets.want(&reloc.type_name, reloc.type_kind);
+    }
+}
+
+/// What one candidate gives one named relocation.
+enum Eval<'t> {
+    /// It has the field, type or enumerator: the target spec and value (`None`: poison).
+    Matched(Spec<'t>, Option<Value>),
+    /// It does not, and why.
+    Rejected(String),
+}
+
+/// Resolves every named relocation of `sites` against searched `targets`, in order; the
+/// result at `i` belongs to `sites[i]`.
+///
+/// ```
+/// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, MemberSpec};
+/// use core_reloc::engine::{Targets, resolve_named, want_named_types};
+/// use core_reloc::target::TargetBtf;
+/// use core_reloc::BtfOrigin;
+/// # let object_bytes: Vec<u8> = Vec::new();
+/// # fn demo(object: &core_reloc::object::BpfObject<'_>, kernel: &Btf<'_>) {
+/// let sites = object.named_relocations();
+/// let mut targets = Targets::new(TargetBtf { origin: &BtfOrigin::Vmlinux, btf: kernel });
+/// want_named_types(sites.iter().map(|site| &site.reloc), &mut targets);
+/// targets.search();
+/// for result in resolve_named(sites, &targets) {
+///     match result {
+///         Ok(resolution) => println!("{} => {}", resolution.access, resolution.fixup.new_val),
+///         Err(error) => println!("{error}"),
+///     }
+/// }
+/// # }
+/// ```
+pub fn resolve_named(
+    sites: &[NamedSite],
+    targets: &Targets<'_>,
+) -> Vec<Result<Resolution, ReloError>> {
+    let mut results: Vec<Option<Result<Resolution, ReloError>>> =
+        sites.iter().map(|_| None).collect();
+    // (section, kind key, essential name) -> site positions: one binding each.
+    let mut groups: BTreeMap<(usize, u8, &str), Vec<usize>> = BTreeMap::new();
+    for (position, named) in sites.iter().enumerate() {
+        let kind_key = if named.reloc.type_kind.is_enum() {
+            Kind::Enum.raw()
+        } else {
+            named.reloc.type_kind.raw()
+        };
+        groups
+            .entry((
+                named.site.section_index,
+                kind_key,
+                essential_name(&named.reloc.type_name),
+            ))
+            .or_default()
+            .push(position);
+    }
+    for members in groups.values() {
+        let first = &sites[members[0]].reloc;
+        let candidates = targets.candidates(&first.type_name, first.type_kind);
+        // evals[c][m]: candidate c on member m.
+        let mut evals: Vec<Vec<Result<Eval<'_>, ReloErrorKind>>> = Vec::new();
+        let mut refs = Vec::new();
+        for candidate in candidates {
+            let target = targets.target(candidate.target);
+            let target_ref = TargetRef {
+                origin: target.origin.clone(),
+                id: candidate.id,
+            };
+            evals.push(
+                members
+                    .iter()
+                    .map(|&m| evaluate(&sites[m].reloc, target.btf, candidate.id, &target_ref))
+                    .collect(),
+            );
+            refs.push(target_ref);
+        }
+        // A relocation the candidate cannot give a value is poisoned or absent.
+        let missing =
+            |eval: &Result<Eval<'_>, ReloErrorKind>| !matches!(eval, Ok(Eval::Matched(_, Some(_))));
+        let scores: Vec<usize> = evals
+            .iter()
+            .map(|row| row.iter().filter(|eval| missing(eval)).count())
+            .collect();
+        let best = scores.iter().copied().min();
+        let tied: Vec<usize> = (0..scores.len())
+            .filter(|&c| Some(scores[c]) == best)
+            .collect();
+        let ambiguity = tied.split_first().and_then(|(&winner, others)| {
+            others.iter().find_map(|&other| {
+                members.iter().enumerate().find_map(|(m, &site)| {
+                    let kind = sites[site].reloc.kind;
+                    let a = final_value(&evals[winner][m], kind);
+                    let b = final_value(&evals[other][m], kind);
+                    (a != b).then(|| (other, describe_value(a), describe_value(b)))
+                })
+            })
+        });
+        let winner = tied.first().copied();
+        for (m, &position) in members.iter().enumerate() {
+            let named = &sites[position];
+            let fail = |reason: ReloErrorKind| ReloError {
+                site: named.site,
+                kind: named.reloc.kind,
+                access: named.reloc.to_string(),
+                reason: Box::new(reason),
+            };
+            let result = match (&ambiguity, winner) {
+                (Some((other, first_result, second_result)), Some(winner)) => {
+                    Err(fail(ReloErrorKind::Ambiguous {
+                        first: refs[winner].clone(),
+                        first_result: first_result.clone(),
+                        second: refs[*other].clone(),
+                        second_result: second_result.clone(),
+                    }))
+                }
+                _ => resolution(named, winner, &mut evals, &refs, m).map_err(fail),
+            };
+            results[position] = Some(result);
+        }
+    }
+    results
+        .into_iter()
+        .map(|result| result.expect("every site belongs to a group"))
+        .collect()
+}
+
+/// The value a relocation ends with under a candidate (`None`: poison), errors included as
+/// "no value" for comparison.
+fn final_value(
+    eval: &Result<Eval<'_>, ReloErrorKind>,
+    kind: crate::ext::CoreReloKind,
+) -> Option<u64> {
+    match eval {
+        Ok(Eval::Matched(_, value)) => value.map(|value| value.value),
+        Ok(Eval::Rejected(_)) | Err(_) => no_target(kind).map(|value| value.value),
+    }
+}
+
+fn describe_value(value: Option<u64>) -> String {
+    value.map_or("no value (poison)".to_string(), |value| value.to_string())
+}
+
+/// The value without any target: 0 for existence and type kinds, poison for the others.
+fn no_target(kind: crate::ext::CoreReloKind) -> Option<Value> {
+    // `compute` without a spec never reads BTF, so it cannot fail.
+    value::compute(None, kind, crate::btf::Endianness::Little)
+        .ok()
+        .flatten()
+}
+
+fn resolution(
+    named: &NamedSite,
+    winner: Option<usize>,
+    evals: &mut [Vec<Result<Eval<'_>, ReloErrorKind>>],
+    refs: &[TargetRef],
+    member: usize,
+) -> Result<Resolution, ReloErrorKind> {
+    let kind = named.reloc.kind;
+    let candidates = evals
+        .iter()
+        .zip(refs)
+        .map(|(row, target)| CandidateReport {
+            target: target.clone(),
+            rejected: match &row[member] {
+                Ok(Eval::Matched(..)) => None,
+                Ok(Eval::Rejected(why)) => Some(why.clone()),
+                Err(error) => Some(error.to_string()),
+            },
+        })
+        .collect();
+    let mut resolution = Resolution {
+        fixup: Fixup::poison(named.site, kind, 0, PoisonReason::NotFound),
+        local_type: named.reloc.describe_type(),
+        access: named.reloc.to_string(),
+        spec: named.symbol.clone(),
+        target: None,
+        target_spec: None,
+        candidates,
+    };
+    let chosen = winner.map(|c| {
+        let taken = std::mem::replace(&mut evals[c][member], Ok(Eval::Rejected(String::new())));
+        (c, taken)
+    });
+    let value = match chosen {
+        // The winner's BTF is broken where this relocation needs it.
+        Some((_, Err(error))) => return Err(error),
+        Some((c, Ok(Eval::Matched(spec, value)))) => {
+            resolution.target = Some(refs[c].clone());
+            resolution.target_spec = (!kind.is_type_based()).then(|| spec.raw_string());
+            value
+        }
+        Some((_, Ok(Eval::Rejected(_)))) | None => no_target(kind),
+    };
+    if let Some(value) = value {
+        resolution.fixup = Fixup::rewrite(named.site, kind, 0, value.value);
+    }
+    Ok(resolution)
+}
+
+/// Follows `reloc` in candidate `id` of `btf`.
+fn evaluate<'t>(
+    reloc: &NamedReloc,
+    btf: &'t Btf<'t>,
+    id: TypeId,
+    target: &TargetRef,
+) -> Result<Eval<'t>, ReloErrorKind> {
+    let btf_error = |source: BtfError| ReloErrorKind::Target {
+        target: target.clone(),
+        source,
+    };
+    let walked = walk(reloc, btf, id).map_err(|error| match error {
+        WalkError::Btf(source) => btf_error(source),
+        WalkError::TooDeep => ReloErrorKind::Spec(SpecError::TooLong),
+    })?;
+    let spec = match walked {
+        Ok(spec) => spec,
+        Err(why) => return Ok(Eval::Rejected(why)),
+    };
+    let value =
+        value::compute(Some(&spec), reloc.kind, btf.endian()).map_err(|error| match error {
+            ValueError::Btf(source) => btf_error(source),
+            ValueError::Relo(reason) => reason,
+        })?;
+    Ok(Eval::Matched(spec, value))
+}
+
+enum WalkError {
+    Btf(BtfError),
+    TooDeep,
+}
+
+impl From<BtfError> for WalkError {
+    fn from(error: BtfError) -> Self {
+        WalkError::Btf(error)
+    }
+}
+
+/// The target spec of `reloc` in candidate `candidate`, or why the candidate lacks it.
+fn walk<'t>(
+    reloc: &NamedReloc,
+    btf: &'t Btf<'t>,
+    candidate: TypeId,
+) -> Result<Result<Spec<'t>, String>, WalkError> {
+    let mut spec = Spec::empty(btf, candidate);
+    if reloc.kind.is_type_based() {
+        return Ok(Ok(spec));
+    }
+    let root = btf.skip_mods_and_typedefs(candidate)?;
+    if let Some(wanted) = &reloc.enumerator {
+        let ty = btf.type_by_id(root)?;
+        let Some(values) = ty.enum_values() else {
+            return Ok(Err(format!("{} is not an enum", describe_type(btf, root))));
+        };
+        for (index, value) in values.enumerate() {
+            let name = btf.str_at(value.name_offset)?;
+            if essential_name(name) == essential_name(wanted) {
+                spec.raw.push(index as u32);
+                spec.accessors.push(Accessor {
+                    type_id: root,
+                    index: index as u32,
+                    name: Some(name),
+                });
+                return Ok(Ok(spec));
+            }
+        }
+        return Ok(Err(format!("no enumerator `{wanted}`")));
+    }
+    spec.raw.push(0);
+    spec.accessors.push(Accessor {
+        type_id: root,
+        index: 0,
+        name: None,
+    });
+    let mut id = root;
+    for step in &reloc.path {
+        id = btf.skip_mods_and_typedefs(id)?;
+        match step {
+            Step::Member(name) => match find_member(btf, id, name, &mut spec)? {
+                Some(member_type) => id = member_type,
+                None => {
+                    return Ok(Err(format!(
+                        "{} has no member `{name}`",
+                        describe_type(btf, id)
+                    )));
+                }
+            },
+            &Step::Index(index) => {
+                let ty = btf.type_by_id(id)?;
+                let Some(array) = ty.array() else {
+                    return Ok(Err(format!("{} is not an array", describe_type(btf, id))));
+                };
+                let flexible = is_flexible_array(btf, spec.accessors.last(), array.nelems);
+                if !flexible && index >= array.nelems {
+                    return Ok(Err(format!(
+                        "index {index} is out of bounds of an array of {}",
+                        array.nelems
+                    )));
+                }
+                id = btf.skip_mods_and_typedefs(array.elem_type)?;
+                spec.push_raw(index).map_err(|_| WalkError::TooDeep)?;
+                spec.accessors.push(Accessor {
+                    type_id: id,
+                    index,
+                    name: None,
+                });
+                let size = btf.resolved_size(id)?;
+                spec.bit_offset += u64::from(index) * u64::from(size) * 8;
+            }
+        }
+    }
+    Ok(Ok(spec))
+}
+
+/// Finds member `name` of struct/union `holder`, looking through anonymous members, and
+/// extends `spec` with the raw path to it; returns the member's type.
+fn find_member<'t>(
+    btf: &'t Btf<'t>,
+    holder: TypeId,
+    name: &str,
+    spec: &mut Spec<'t>,
+) -> Result<Option<TypeId>, WalkError> {
+    let holder = btf.skip_mods_and_typedefs(holder)?;
+    let ty = btf.type_by_id(holder)?;
+    let Some(members) = ty.members() else {
+        return Ok(None);
+    };
+    for (index, member) in members.enumerate() {
+        spec.push_raw(index as u32)
+            .map_err(|_| WalkError::TooDeep)?;
+        spec.bit_offset += u64::from(member.bit_offset);
+        let member_name = btf.str_at(member.name_offset)?;
+        if member_name.is_empty() {
+            if let Some(found) = find_member(btf, member.type_id, name, spec)? {
+                return Ok(Some(found));
+            }
+        } else if member_name == name {
+            spec.accessors.push(Accessor {
+                type_id: holder,
+                index: index as u32,
+                name: Some(member_name),
+            });
+            return Ok(Some(member.type_id));
+        }
+        spec.bit_offset -= u64::from(member.bit_offset);
+        spec.raw.pop();
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BtfOrigin;
+    use crate::btf::{BtfBuilder, IntEncoding, MemberSpec};
+    use crate::fixup::RelocationSite;
+    use crate::target::TargetBtf;
+
+    fn site(index: usize, section: usize) -> RelocationSite {
+        RelocationSite {
+            record_index: index,
+            section_index: section,
+            insn_index: index * 2,
+        }
+    }
+
+    fn sites(symbols: &[&str]) -> Vec<NamedSite> {
+        symbols
+            .iter()
+            .enumerate()
+            .map(|(index, symbol)| NamedSite::for_test(site(index, 3), symbol))
+            .collect()
+    }
+
+    /// Resolves `symbols` (all in one section) against `kernel`; the values (`None`: poison).
+    fn resolve(kernel: &Btf<'_>, symbols: &[&str]) -> Vec<Result<Option<u64>, String>> {
+        let sites = sites(symbols);
+        let mut targets = Targets::new(TargetBtf {
+            origin: &BtfOrigin::Vmlinux,
+            btf: kernel,
+        });
+        want_named_types(sites.iter().map(|site| &site.reloc), &mut targets);
+        targets.search();
+        resolve_named(&sites, &targets)
+            .into_iter()
+            .map(|result| {
+                result
+                    .map(|resolution| {
+                        (!resolution.fixup.is_poison()).then_some(resolution.fixup.new_val)
+                    })
+                    .map_err(|error| error.to_string())
+            })
+            .collect()
+    }
+
+    fn kernel() -> Vec<u8> {
+        let mut b = BtfBuilder::new();
+        let int = b.add_int("int", 4, IntEncoding::SIGNED);
+        let uint = b.add_int("unsigned int", 4, IntEncoding::default());
+        let arr = b.add_array(int, int, 4);
+        // struct task { int state; union { int x; struct { int y; }; }; int v[4]; unsigned f:3, g:5; }
+        let inner = b.add_struct("", 4, &[MemberSpec::new("y", int, 0)]);
+        let anon = b.add_union(
+            "",
+            4,
+            &[MemberSpec::new("x", int, 0), MemberSpec::new("", inner, 0)],
+        );
+        b.add_struct(
+            "task",
+            28,
+            &[
+                MemberSpec::new("state", int, 0),
+                MemberSpec::new("", anon, 32),
+                MemberSpec::new("v", arr, 64),
+                MemberSpec::bitfield("f", uint, 192, 3),
+                MemberSpec::bitfield("g", int, 195, 5),
+            ],
+        );
+        b.add_enum("mode", 4, false, &[("MODE_A", 7), ("MODE_B", 9)]);
+        let task = b.add_struct("tiny", 4, &[MemberSpec::new("a", int, 0)]);
+        b.add_typedef("tiny_t", task);
+        b.build()
+    }
+
+    #[test]
+    fn values_follow_names_through_anonymous_members_arrays_and_bitfields() {
+        let bytes = kernel();
+        let kernel = Btf::parse(&bytes[..]).unwrap();
+        let got = resolve(
+            &kernel,
+            &[
+                "core_reloc:v1:field_byte_offset:struct:task:x",
+                "core_reloc:v1:field_byte_offset:struct:task:y",
+                "core_reloc:v1:field_byte_offset:struct:task:v[2]",
+                "core_reloc:v1:field_byte_size:struct:task:v",
+                "core_reloc:v1:field_signed:struct:task:state",
+                "core_reloc:v1:field_exists:struct:task:nope",
+                "core_reloc:v1:field_byte_offset:struct:task:nope",
+                "core_reloc:v1:field_lshift_u64:struct:task:g",
+                "core_reloc:v1:field_rshift_u64:struct:task:g",
+                "core_reloc:v1:field_signed:struct:task:f",
+                "core_reloc:v1:type_size:struct:task",
+                "core_reloc:v1:type_exists:struct:task___v2",
+                "core_reloc:v1:type_exists:union:task",
+                "core_reloc:v1:type_size:typedef:tiny_t",
+                "core_reloc:v1:enumval_value:enum:mode:MODE_B",
+                "core_reloc:v1:enumval_exists:enum:mode:MODE_C",
+                "core_reloc:v1:enumval_value:enum:mode:MODE_C",
+                "core_reloc:v1:field_exists:struct:task:v[4]",
+            ],
+        );
+        let expected: Vec<Result<Option<u64>, String>> = vec![
+            Ok(Some(4)),
+            Ok(Some(4)),
+            Ok(Some(16)),
+            Ok(Some(16)),
+            Ok(Some(1)),
+            Ok(Some(0)),
+            Ok(None),
+            // g: bits 195..200 of a 4-byte load at byte 24: 64 - (195 + 5 - 192) = 56.
+            Ok(Some(56)),
+            Ok(Some(59)),
+            Ok(Some(0)),
+            Ok(Some(28)),
+            Ok(Some(1)),
+            Ok(Some(0)),
+            Ok(Some(4)),
+            Ok(Some(9)),
+            Ok(Some(0)),
+            Ok(None),
+            Ok(Some(0)),
+        ];
+        assert_eq!(got, expected);
+    }
+
+    /// Two kernel types named `s`: x { a, b } and y { b, c }.
+    fn two_candidates(x_first: bool) -> Vec<u8> {
+        let mut b = BtfBuilder::new();
+        let int = b.add_int("int", 4, IntEncoding::SIGNED);
+        let x = [MemberSpec::new("a", int, 0), MemberSpec::new("b", int, 32)];
+        let y = [MemberSpec::new("b", int, 0), MemberSpec::new("c", int, 32)];
+        if x_first {
+            b.add_struct("s", 8, &x);
+            b.add_struct("s", 8, &y);
+        } else {
+            b.add_struct("s", 8, &y);
+            b.add_struct("s", 8, &x);
+        }
+        b.build()
+    }
+
+    #[test]
+    fn one_kernel_type_per_root_type_whatever_the_order() {
+        for x_first in [true, false] {
+            let bytes = two_candidates(x_first);
+            let kernel = Btf::parse(&bytes[..]).unwrap();
+            for symbols in [
+                [
+                    "core_reloc:v1:field_byte_offset:struct:s:a",
+                    "core_reloc:v1:field_byte_offset:struct:s:b",
+                ],
+                [
+                    "core_reloc:v1:field_byte_offset:struct:s:b",
+                    "core_reloc:v1:field_byte_offset:struct:s:a",
+                ],
+            ] {
+                let got = resolve(&kernel, &symbols);
+                let a = symbols.iter().position(|s| s.ends_with(":a")).unwrap();
+                assert_eq!(got[a], Ok(Some(0)), "x_first {x_first}");
+                assert_eq!(
+                    got[1 - a],
+                    Ok(Some(4)),
+                    "b is x's, not y's 0: x_first {x_first}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tied_candidates_that_disagree_are_ambiguous() {
+        let bytes = two_candidates(true);
+        let kernel = Btf::parse(&bytes[..]).unwrap();
+        // Both have `b`, at different offsets, and nothing else is asked.
+        let got = resolve(&kernel, &["core_reloc:v1:field_byte_offset:struct:s:b"]);
+        let error = got[0].as_ref().unwrap_err();
+        assert!(error.contains("ambiguous"), "{error}");
+        assert!(error.contains("struct s.b"), "{error}");
+        // Existence agrees (both have it): not ambiguous.
+        assert_eq!(
+            resolve(&kernel, &["core_reloc:v1:field_exists:struct:s:b"]),
+            [Ok(Some(1))]
+        );
+    }
+
+    #[test]
+    fn sections_bind_independently() {
+        let bytes = two_candidates(true);
+        let kernel = Btf::parse(&bytes[..]).unwrap();
+        let mut sites = sites(&[
+            "core_reloc:v1:field_byte_offset:struct:s:a",
+            "core_reloc:v1:field_byte_offset:struct:s:b",
+            "core_reloc:v1:field_byte_offset:struct:s:c",
+            "core_reloc:v1:field_byte_offset:struct:s:b",
+        ]);
+        sites[2].site.section_index = 4;
+        sites[3].site.section_index = 4;
+        let mut targets = Targets::new(TargetBtf {
+            origin: &BtfOrigin::Vmlinux,
+            btf: &kernel,
+        });
+        want_named_types(sites.iter().map(|site| &site.reloc), &mut targets);
+        targets.search();
+        let values: Vec<u64> = resolve_named(&sites, &targets)
+            .into_iter()
+            .map(|result| result.unwrap().fixup.new_val)
+            .collect();
+        // Section 3 binds x { a, b }; section 4 binds y { b, c }.
+        assert_eq!(values, [0, 4, 4, 0]);
+    }
+
+    #[test]
+    fn explanations_name_the_candidate_and_what_it_lacks() {
+        let bytes = kernel();
+        let kernel = Btf::parse(&bytes[..]).unwrap();
+        let sites = sites(&["core_reloc:v1:field_byte_offset:struct:task:nope"]);
+        let mut targets = Targets::new(TargetBtf {
+            origin: &BtfOrigin::Vmlinux,
+            btf: &kernel,
+        });
+        want_named_types(sites.iter().map(|site| &site.reloc), &mut targets);
+        targets.search();
+        let resolution = resolve_named(&sites, &targets).remove(0).unwrap();
+        assert!(resolution.fixup.is_poison());
+        assert_eq!(resolution.access, "struct task.nope");
+        assert_eq!(
+            resolution.spec,
+            "core_reloc:v1:field_byte_offset:struct:task:nope"
+        );
+        assert_eq!(resolution.candidates.len(), 1);
+        assert_eq!(
+            resolution.candidates[0].rejected.as_deref(),
+            Some("struct task has no member `nope`")
+        );
+    }
+}

@@ -1,0 +1,175 @@
+//! The kernel as the judge of `.BTF.base`: the 6.12 guest force-loads core_reloc_testmod,
+//! built by `cargo xtask kmod` against an older Debian 6.12 ABI and carrying the `.BTF` and
+//! `.BTF.base` our distiller wrote. The kernel relocates the module's BTF onto its vmlinux;
+//! `/sys/kernel/btf/core_reloc_testmod` must equal, byte for byte, our relocation of the same
+//! `.ko` onto `/sys/kernel/btf/vmlinux`, and a CO-RE program reading the module's structs
+//! through the `Loader` must read the values the module reports, in both layout variants.
+//!
+//! Guest-only: ignored on the host, run by `cargo xtask vm` (6.12; the 6.1 guest has no
+//! test module, as 6.1 predates `.BTF.base`).
+
+use std::ffi::CString;
+use std::fs;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::sync::Arc;
+
+use aya::maps::{Array, MapData};
+use aya::programs::KProbe;
+use core_reloc::btf::Btf;
+use core_reloc::split_base::relocate_split;
+use core_reloc_loader::Loader;
+use integration::programs::{self, CrtSeen};
+use integration::{KMOD_DIR, guest};
+use object::{Object, ObjectSection};
+
+const MODULE: &str = "core_reloc_testmod";
+const PROC_FILE: &str = "/proc/core_reloc_testmod";
+
+/// finit_module with the flags `insmod --force` uses: the module is built for another ABI.
+fn force_load(path: &Path) {
+    let file = fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let params = CString::default();
+    let flags = libc::MODULE_INIT_IGNORE_MODVERSIONS | libc::MODULE_INIT_IGNORE_VERMAGIC;
+    // SAFETY: a valid fd, a NUL-terminated parameter string and flags.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_finit_module,
+            file.as_raw_fd(),
+            params.as_ptr(),
+            flags,
+        )
+    };
+    assert_eq!(
+        rc,
+        0,
+        "finit_module {}: {}",
+        path.display(),
+        std::io::Error::last_os_error()
+    );
+}
+
+fn unload() {
+    let name = CString::new(MODULE).unwrap();
+    // SAFETY: a NUL-terminated module name.
+    let rc = unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) };
+    assert_eq!(rc, 0, "delete_module: {}", std::io::Error::last_os_error());
+}
+
+fn section<'a>(file: &object::File<'a>, name: &str) -> &'a [u8] {
+    file.section_by_name(name)
+        .unwrap_or_else(|| panic!("the module has no {name}"))
+        .data()
+        .unwrap()
+}
+
+/// Our offline relocation of the module's `.BTF` (on its `.BTF.base`) onto `vmlinux`.
+fn offline_relocation(ko: &[u8], vmlinux: &[u8]) -> Vec<u8> {
+    let file = object::File::parse(ko).unwrap();
+    let distilled = Arc::new(Btf::parse(section(&file, ".BTF.base")).unwrap());
+    let split = Btf::parse_split(section(&file, ".BTF"), distilled).unwrap();
+    relocate_split(&split, &Btf::parse(vmlinux).unwrap()).unwrap()
+}
+
+/// The module's own report: `key value` pairs (see the module source).
+fn reported() -> Vec<(String, u64)> {
+    let text = fs::read_to_string(PROC_FILE).unwrap();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words
+        .chunks(2)
+        .map(|pair| (pair[0].to_string(), pair[1].parse().unwrap()))
+        .collect()
+}
+
+fn value(report: &[(String, u64)], key: &str) -> u64 {
+    report
+        .iter()
+        .find(|(k, _)| k == key)
+        .unwrap_or_else(|| panic!("{key} not in {report:?}"))
+        .1
+}
+
+/// Loads variant `variant`, checks the kernel's relocation and the program's reads; returns
+/// the layout the module reported (size, offset of inner.value).
+fn check_variant(variant: u32) -> (u64, u64) {
+    let path = Path::new(KMOD_DIR).join(format!("{MODULE}-v{variant}.ko"));
+    let ko = fs::read(&path).unwrap();
+    force_load(&path);
+
+    let sysfs = Path::new("/sys/kernel/btf").join(MODULE);
+    let kernel = fs::read(&sysfs).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the kernel kept no BTF for the module)",
+            sysfs.display()
+        )
+    });
+    let ours = offline_relocation(&ko, &fs::read("/sys/kernel/btf/vmlinux").unwrap());
+    assert!(
+        kernel == ours,
+        "variant {variant}: /sys/kernel/btf/{MODULE} ({} bytes) differs from our relocation ({} bytes)",
+        kernel.len(),
+        ours.len()
+    );
+    let file = object::File::parse(&*ko).unwrap();
+    assert!(
+        ours != section(&file, ".BTF"),
+        "relocation must rewrite ids: the .ko's distilled split is not on vmlinux"
+    );
+    println!(
+        "variant {variant}: kernel relocation == ours ({} bytes)",
+        ours.len()
+    );
+
+    let guest = guest();
+    let bytes = fs::read(guest.object(programs::C_TESTMOD_OBSERVE)).unwrap();
+    let (mut ebpf, report) = Loader::new()
+        .with_module_btf(MODULE)
+        .load_with(&bytes, &mut aya::EbpfLoader::new())
+        .unwrap_or_else(|e| panic!("{}: {e}", programs::C_TESTMOD_OBSERVE));
+    assert!(report.modules.iter().any(|m| m.name == MODULE));
+    let kprobe: &mut KProbe = ebpf
+        .program_mut(programs::TESTMOD_OBSERVE_PROGRAM)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    kprobe.load().unwrap();
+    kprobe.attach(programs::TESTMOD_OBSERVE_TARGET, 0).unwrap();
+
+    let input = 4242 + u64::from(variant);
+    fs::write(PROC_FILE, input.to_string()).unwrap();
+    let module = reported();
+    let seen: CrtSeen = {
+        let map = ebpf.map(programs::TESTMOD_SEEN_MAP).unwrap();
+        let array: Array<&MapData, CrtSeen> = Array::try_from(map).unwrap();
+        array.get(&0, 0).unwrap()
+    };
+    println!("variant {variant}: module {module:?}, program {seen:?}");
+    assert_eq!(value(&module, "variant"), u64::from(variant));
+    assert_eq!(seen.runs, 1);
+    assert_eq!(seen.input, input);
+    assert_eq!(seen.id, value(&module, "id"));
+    assert_eq!(seen.tag, value(&module, "tag"));
+    assert_eq!(seen.value, value(&module, "value"));
+    assert_eq!(seen.value, input);
+    assert_eq!(seen.calls, value(&module, "calls"));
+    assert_eq!(seen.size, value(&module, "size"));
+    assert_eq!(seen.off_value, value(&module, "off_value"));
+    drop(ebpf);
+    unload();
+    (value(&module, "size"), value(&module, "off_value"))
+}
+
+#[test]
+#[ignore = "needs the QEMU guest: cargo xtask vm"]
+fn kernel_relocates_distilled_module_btf_like_us_and_core_reads_it() {
+    if guest().series() != "6.12" {
+        println!(
+            "skipped on {}: .BTF.base needs Linux 6.11+",
+            guest().series()
+        );
+        return;
+    }
+    let first = check_variant(1);
+    let second = check_variant(2);
+    assert_ne!(first, second, "the two variants must differ in layout");
+}
