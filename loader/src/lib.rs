@@ -31,6 +31,18 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! A BTF-typed program on a module function (`fentry/btrfs:btrfs_getattr`), which aya 0.16
+//! cannot load with the module's BTF object:
+//!
+//! ```no_run
+//! let bytes = std::fs::read("fentry.bpf.o")?;
+//! let mut loaded = core_reloc_loader::Loader::new()
+//!     .load_module_aware(&bytes, &mut aya::EbpfLoader::new())?;
+//! let program: &mut aya::programs::FEntry = loaded.program_mut("on_getattr").unwrap().try_into()?;
+//! program.attach()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! A Rust object (aya-ebpf; module-type reads through C CO-RE shims linked as bitcode), with
 //! aya configured as usual and the verifier's rejection of a poisoned read explained:
 //!

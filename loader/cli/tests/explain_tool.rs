@@ -57,6 +57,7 @@ fn help_and_version_go_to_stdout_with_status_0() {
         &["explain", "--help"],
         &["relocate", "--help"],
         &["load", "--help"],
+        &["btf", "--help"],
         &["help", "explain"],
     ] {
         let (output, stdout, stderr) = run(tool().args(args));
@@ -146,6 +147,7 @@ fn explain_json_and_relocate_output_equal_the_loader() {
         assert_eq!(line["section"], fixup.section.as_str());
         assert_eq!(line["insn"], fixup.insn);
         assert_eq!(line["kind"], fixup.kind.name());
+        assert!(line["symbol"].is_null(), ".BTF.ext records have no symbol");
         assert_eq!(line["local_type"], fixup.local_type.as_str());
         assert_eq!(line["spec"], fixup.spec.as_str());
         assert_eq!(line["access"], fixup.access.as_str());
