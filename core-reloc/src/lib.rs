@@ -9,13 +9,18 @@
 //!
 //! ```text
 //! ELF bytes --object--> local BTF (btf) + CO-RE records (ext) + program sections (object)
+//!                       + named relocations: extern `core_reloc:` symbols of ld_imm64s (named)
 //!                                   |
 //!     CompositeBtf: vmlinux + module BTFs parsed on demand (composite, pipeline::select_targets)
 //!                                   |
 //!     engine: record -> candidates -> match -> Fixup value (engine)
 //!                                   |
-//!     patched copy of the ELF, .BTF.ext core_relo_len = 0 (patch, object)
+//!     patched copy of the ELF, .BTF.ext core_relo_len = 0 (patch, object),
+//!     named ld_imm64s written and their relocation entries removed (named::elf)
 //! ```
+//!
+//! Named relocations are CO-RE for compilers without it (Rust): see [`named`] for the symbol
+//! format and `core-reloc/ebpf` (crate `core-reloc-ebpf`) for the macros that write them.
 //!
 //! End to end, for a kernel's `/sys/kernel/btf`:
 //!

@@ -80,4 +80,43 @@ int BPF_PROG(btrfs_fexit_getattr, void *idmap, struct path *path, struct kstat *
 	return 0;
 }
 
+/* Key 0: what the tp_btf program saw for the last fsync of the target: the inode number of
+ * the file (file->f_inode->i_ino) and the datasync flag, from the tracepoint's typed arguments. */
+struct btrfs_sync_record {
+	__u64 hits;
+	__u64 ino;
+	__s64 datasync;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct btrfs_sync_record);
+} sync_record SEC(".maps");
+
+struct file {
+	struct inode *f_inode;
+} __core;
+
+/* btrfs's own tracepoint: the target is the btf_trace_btrfs_sync_file typedef in btrfs's BTF. */
+SEC("tp_btf/btrfs_sync_file")
+int BPF_PROG(btrfs_tp_sync_file, struct file *file, int datasync)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 zero = 0;
+	struct btrfs_sync_record *record;
+
+	/* 6.12 types raw tracepoint arguments as maybe-NULL. */
+	if (!file || !is_target(tgid))
+		return 0;
+	record = bpf_map_lookup_elem(&sync_record, &zero);
+	if (!record)
+		return 0;
+	record->ino = file->f_inode->i_ino;
+	record->datasync = datasync;
+	__sync_fetch_and_add(&record->hits, 1);
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

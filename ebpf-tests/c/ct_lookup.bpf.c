@@ -7,7 +7,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-struct nf_conn;
+/* A struct, not a forward declaration: the loader, like libbpf, checks the kfuncs' prototypes
+ * against the kernel's, where a FWD does not match a STRUCT. Members are never read. */
+struct nf_conn {
+	__u64 status;
+};
 
 /* nf_conntrack's struct bpf_ct_opts, first 12 bytes (the size every kernel accepts). */
 struct bpf_ct_opts___local {

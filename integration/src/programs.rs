@@ -8,9 +8,9 @@ pub const C_BTRFS_GETATTR: &str = "btrfs_getattr.bpf.o";
 pub const C_BTRFS_PROBES: &str = "btrfs_probes.bpf.o";
 /// C: kprobe `missing_type_read`, reads a type no kernel has; loading must fail.
 pub const C_MISSING_TYPE: &str = "missing_type.bpf.o";
-/// C: fentry `btrfs_fentry_inode` on btrfs_get_delayed_node and fexit `btrfs_fexit_getattr`
-/// on `btrfs:btrfs_getattr`, direct CO-RE loads of btrfs structs; maps [`FENTRY_RECORDS_MAP`],
-/// [`FEXIT_RECORD_MAP`], [`TARGET_TGID_MAP`].
+/// C: fentry `btrfs_fentry_inode` on btrfs_get_delayed_node, fexit `btrfs_fexit_getattr` on
+/// `btrfs:btrfs_getattr` and tp_btf `btrfs_tp_sync_file`, direct CO-RE loads; maps
+/// [`FENTRY_RECORDS_MAP`], [`FEXIT_RECORD_MAP`], [`SYNC_RECORD_MAP`], [`TARGET_TGID_MAP`].
 pub const C_BTRFS_FENTRY: &str = "btrfs_fentry.bpf.o";
 /// C: xdp `ct_lookup_absent` calling nf_conntrack's kfuncs; map [`CT_RESULT_MAP`].
 pub const C_CT_LOOKUP: &str = "ct_lookup.bpf.o";
@@ -88,6 +88,10 @@ pub const FEXIT_PROGRAM: &str = "btrfs_fexit_getattr";
 pub const FENTRY_RECORDS_MAP: &str = "fentry_records";
 /// Array map (1 entry): [`BtrfsFexitRecord`].
 pub const FEXIT_RECORD_MAP: &str = "fexit_record";
+/// tp_btf program in [`C_BTRFS_FENTRY`], on btrfs's `btrfs_sync_file` tracepoint.
+pub const TP_BTF_PROGRAM: &str = "btrfs_tp_sync_file";
+/// Array map (1 entry): [`BtrfsSyncRecord`].
+pub const SYNC_RECORD_MAP: &str = "sync_record";
 /// xdp program in [`C_CT_LOOKUP`].
 pub const CT_LOOKUP_PROGRAM: &str = "ct_lookup_absent";
 /// Array map (1 entry): [`CtResult`].
@@ -115,6 +119,21 @@ pub struct BtrfsFexitRecord {
 
 // SAFETY: plain integers, repr(C), no padding.
 unsafe impl aya::Pod for BtrfsFexitRecord {}
+
+/// What the tp_btf program saw for the last fsync (mirrors `ebpf-tests/c/btrfs_fentry.bpf.c`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BtrfsSyncRecord {
+    /// Number of recorded fsyncs.
+    pub hits: u64,
+    /// `file->f_inode->i_ino`.
+    pub ino: u64,
+    /// The tracepoint's `datasync` argument.
+    pub datasync: i64,
+}
+
+// SAFETY: plain integers, repr(C), no padding.
+unsafe impl aya::Pod for BtrfsSyncRecord {}
 
 /// Outcome of the conntrack lookup (mirrors `ebpf-tests/c/ct_lookup.bpf.c`).
 #[repr(C)]

@@ -134,7 +134,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let width = files.iter().map(String::len).max().unwrap_or(0).max(4);
     println!(
-        "{:<width$} {:>10} {:>10} {:>7} {:>7} {:>6} {:>8} {:>8} {:>4}",
+        "{:<width$} {:>10} {:>10} {:>7} {:>7} {:>6} {:>9} {:>8} {:>4}",
         "file",
         "ino(bpf)",
         "ino(stat)",

@@ -163,6 +163,15 @@ pub enum ResolveError {
         /// The name.
         name: String,
     },
+    /// The object declares the kfunc with a prototype the kernel's does not match (libbpf's
+    /// check: same arity, compatible argument and return types).
+    #[error("kfunc {name}: the object's prototype is incompatible with {origin}'s")]
+    IncompatiblePrototype {
+        /// The kfunc.
+        name: String,
+        /// Where the kernel's prototype is.
+        origin: BtfOrigin,
+    },
     /// The module's BTF could not be read.
     #[error("module {module}'s BTF: {reason}")]
     ModuleBtf {
@@ -311,6 +320,64 @@ fn resolve(
     Err(ResolveError::NotFound {
         name: btf_name.to_string(),
     })
+}
+
+/// Checks a kfunc extern's prototype in the object's BTF against the kernel FUNC `found`, as
+/// libbpf does before it lets a call through. An object without BTF for the extern (not made by
+/// clang or bpf-linker) is not checked.
+///
+/// ```
+/// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, Linkage};
+/// use core_reloc::composite::CompositeBtf;
+/// use core_reloc::origin::BtfOrigin;
+/// use core_reloc_loader::btf_attach::{check_kfunc_prototype, KernelBtfId};
+/// let mut b = BtfBuilder::new();
+/// let int = b.add_int("int", 4, IntEncoding::SIGNED);
+/// let proto = b.add_func_proto(int, &[("x", int)]);
+/// let func = b.add_func("kf", proto, Linkage::Global);
+/// let kernel = CompositeBtf::from_blobs(b.build(), Vec::<(String, Vec<u8>)>::new())?;
+/// let local = Btf::parse(b.build())?;
+/// let found = KernelBtfId { origin: BtfOrigin::Vmlinux, id: func };
+/// check_kfunc_prototype(&local, "kf", &kernel, &found)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn check_kfunc_prototype(
+    local: &core_reloc::btf::Btf<'_>,
+    name: &str,
+    composite: &CompositeBtf,
+    found: &KernelBtfId,
+) -> Result<(), ResolveError> {
+    let Some(local_func) = local.find_by_name_kind(name, Kind::Func) else {
+        return Ok(());
+    };
+    let kernel = match &found.origin {
+        BtfOrigin::Vmlinux => composite.vmlinux(),
+        BtfOrigin::Module(module) => {
+            composite
+                .module(module)
+                .map_err(|error| ResolveError::ModuleBtf {
+                    module: module.to_string(),
+                    reason: error.to_string(),
+                })?
+        }
+    };
+    let proto =
+        |btf: &core_reloc::btf::Btf<'_>, id| btf.type_by_id(id).ok().and_then(|ty| ty.type_ref());
+    let compatible = match (proto(local, local_func), proto(kernel, found.id)) {
+        (Some(local_proto), Some(kernel_proto)) => {
+            core_reloc::engine::types_are_compatible(local, local_proto, kernel, kernel_proto)
+                .unwrap_or(false)
+        }
+        _ => false,
+    };
+    if compatible {
+        Ok(())
+    } else {
+        Err(ResolveError::IncompatiblePrototype {
+            name: name.to_string(),
+            origin: found.origin.clone(),
+        })
+    }
 }
 
 fn in_vmlinux(composite: &CompositeBtf, name: &str, kind: Kind) -> Option<KernelBtfId> {
@@ -478,6 +545,42 @@ mod tests {
             resolve_kernel_symbol(&composite(), KALLSYMS, "btrfs_getattr", Kind::Var),
             Err(ResolveError::NoBtf { .. })
         ));
+    }
+
+    #[test]
+    fn kfunc_prototypes_are_checked_like_libbpf() {
+        // Kernel: int kf(struct conn *); local declarations with a STRUCT, a FWD, two args.
+        let build = |param: &dyn Fn(&mut BtfBuilder) -> TypeId, two: bool| {
+            let mut b = BtfBuilder::new();
+            let int = b.add_int("int", 4, core_reloc::btf::IntEncoding::SIGNED);
+            let target = param(&mut b);
+            let ptr = b.add_ptr(target);
+            let params: Vec<(&str, TypeId)> = if two {
+                vec![("c", ptr), ("x", int)]
+            } else {
+                vec![("c", ptr)]
+            };
+            let proto = b.add_func_proto(int, &params);
+            b.add_func("kf", proto, Linkage::Extern);
+            b.build()
+        };
+        let conn_struct = |b: &mut BtfBuilder| b.add_struct("conn", 8, &[]);
+        let conn_fwd = |b: &mut BtfBuilder| b.add_fwd("conn", false);
+        let kernel =
+            CompositeBtf::from_blobs(build(&conn_struct, false), Vec::<(String, Vec<u8>)>::new())
+                .unwrap();
+        let found = resolve_kernel_symbol(&kernel, "", "kf", Kind::Func).unwrap();
+        let check = |local: Vec<u8>| {
+            let local = core_reloc::btf::Btf::parse(local).unwrap();
+            check_kfunc_prototype(&local, "kf", &kernel, &found)
+        };
+        assert_eq!(check(build(&conn_struct, false)), Ok(()));
+        let incompatible = Err(ResolveError::IncompatiblePrototype {
+            name: "kf".into(),
+            origin: BtfOrigin::Vmlinux,
+        });
+        assert_eq!(check(build(&conn_fwd, false)), incompatible);
+        assert_eq!(check(build(&conn_struct, true)), incompatible);
     }
 
     #[test]

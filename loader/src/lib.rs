@@ -726,6 +726,25 @@ impl Loader {
         module_load::load(relocated, &composite, &kallsyms, aya_loader)
     }
 
+    /// The programs [`Loader::load_module_aware`] would load itself (module attach target or
+    /// module kfunc / ksym), with the BTF ids it would use, without loading anything: works
+    /// with offline BTF ([`Loader::btf_directory`]) and a saved kallsyms text.
+    ///
+    /// ```no_run
+    /// let bytes = std::fs::read("fentry.bpf.o").unwrap();
+    /// let mut loader = core_reloc_loader::Loader::new();
+    /// loader.btf_directory("/srv/btf/6.12");
+    /// for attachment in loader.module_attachments(&bytes)? {
+    ///     println!("{attachment}");
+    /// }
+    /// # Ok::<(), core_reloc_loader::LoadError>(())
+    /// ```
+    pub fn module_attachments(&self, bytes: &[u8]) -> Result<Vec<Attachment>, LoadError> {
+        let kallsyms = self.kallsyms_text()?;
+        let composite = self.composite()?;
+        Ok(module_load::planned(bytes, &composite, &kallsyms)?)
+    }
+
     /// The kallsyms text attach targets are looked up in; empty for [`KallsymsSource::None`].
     fn kallsyms_text(&self) -> Result<Arc<str>, LoadError> {
         Ok(match &self.kallsyms {

@@ -22,8 +22,8 @@ use core_reloc::origin::BtfOrigin;
 use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget, SectionKind, SymbolSection};
 
 use crate::btf_attach::{
-    KernelBtfId, ResolveError, TracingKind, resolve_kernel_symbol, resolve_tracing_target,
-    tracing_target,
+    KernelBtfId, ResolveError, TracingKind, check_kfunc_prototype, resolve_kernel_symbol,
+    resolve_tracing_target, tracing_target,
 };
 use crate::sys::{self, LoadFailure, ProgramBtf, ProgramLoad, SyscallError};
 
@@ -300,10 +300,23 @@ fn plan(bytes: &[u8], composite: &CompositeBtf, kallsyms: &str) -> Result<Plan, 
             });
         }
     }
+    // The object's own BTF, for the kfunc prototype check.
+    let object = core_reloc::object::BpfObject::parse(bytes).ok();
+    let local = object
+        .as_ref()
+        .and_then(|object| core_reloc::pipeline::local_btf(object).ok());
     let mut module_sections = BTreeSet::new();
     for (name, info) in &mut plan.externs {
         let kind = if info.is_call { Kind::Func } else { Kind::Var };
-        match resolve_kernel_symbol(composite, kallsyms, name, kind) {
+        let resolved = resolve_kernel_symbol(composite, kallsyms, name, kind).and_then(|found| {
+            match (&local, info.is_call) {
+                (Some(local), true) => {
+                    check_kfunc_prototype(local, name, composite, &found).map(|()| found)
+                }
+                _ => Ok(found),
+            }
+        });
+        match resolved {
             Ok(found) => info.resolved = Some(found),
             Err(_) if info.weak => {}
             Err(source) => {
@@ -373,6 +386,35 @@ fn weaken_module_externs(bytes: &[u8], plan: &Plan) -> Result<Vec<u8>, ModuleLoa
         }
     }
     Ok(out)
+}
+
+/// What [`load`] would load itself, and against which BTF ids, without loading anything.
+pub(crate) fn planned(
+    bytes: &[u8],
+    composite: &CompositeBtf,
+    kallsyms: &str,
+) -> Result<Vec<Attachment>, ModuleLoadError> {
+    let plan = plan(bytes, composite, kallsyms)?;
+    let file = object::File::parse(bytes).map_err(|error| ModuleLoadError::Link {
+        step: "parse",
+        reason: error.to_string(),
+    })?;
+    let sections = section_names(bytes);
+    let mut attachments: Vec<Attachment> = file
+        .symbols()
+        .filter(|symbol| symbol.kind() == object::SymbolKind::Text && symbol.is_global())
+        .filter_map(|symbol| {
+            let section = symbol.section_index()?.0;
+            plan.sections.contains(&section).then(|| Attachment {
+                program: symbol.name().unwrap_or("").to_string(),
+                section: sections.get(&section).cloned().unwrap_or_default(),
+                target: plan.targets.get(&section).cloned(),
+                symbols: symbols_of(&plan.sites, &plan.externs, section),
+            })
+        })
+        .collect();
+    attachments.sort_by(|a, b| a.program.cmp(&b.program));
+    Ok(attachments)
 }
 
 /// Relocates (CO-RE), loads with aya, then loads the module-bound programs here.

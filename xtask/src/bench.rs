@@ -29,8 +29,12 @@ use crate::{Result, workspace_root};
 #[global_allocator]
 static ALLOCATOR: heap::CountingAllocator = heap::CountingAllocator;
 
-const VMLINUX_612: &str = "target/kernels/6.12/btf/vmlinux";
-const BTRFS_612: &str = "target/kernels/6.12/btf/btrfs";
+/// The 6.12 kernel's raw BTF directory in the kernel cache (`cargo xtask kernels`).
+fn btf_612() -> PathBuf {
+    crate::kernels::root().join("6.12").join("btf")
+}
+/// The btrfs program whose records the `modules-*` cases resolve (`cargo xtask build-ebpf`).
+const BTRFS_OBJECT: &str = "target/ebpf/btrfs_getattr.bpf.o";
 const HOST_VMLINUX: &str = "/sys/kernel/btf/vmlinux";
 const LARGE_SOURCE: &str = "ebpf-tests/corpus/bench/large.bpf.c";
 const LARGE_OBJECT: &str = "target/ebpf/bench/large.bpf.o";
@@ -43,7 +47,10 @@ const USAGE: &str = "\
 usage: cargo xtask bench [--json] [CASE...]
 
   --json   one JSON object per case and line: case, ours_ns, libbpf_ns, aya_obj_ns,
-           ours_peak_bytes, libbpf_peak_bytes, aya_obj_peak_bytes (null: not applicable)
+           ours_peak_bytes, libbpf_peak_bytes, aya_obj_peak_bytes, libbpf_over_ours,
+           aya_obj_over_ours, libbpf_heap_over_ours, aya_obj_heap_over_ours (time and peak
+           heap ratios), modules (module BTFs beside vmlinux, modules-* cases) (null: not
+           applicable)
   CASE     a subset of the cases below (default: all)
 ";
 
@@ -98,6 +105,36 @@ const CASES: &[Case] = &[
         ),
     },
     Case {
+        name: "modules-10",
+        what: "6.12 vmlinux + 10 module BTFs (btrfs among them): ours opens the directory, \
+               probes module strings for the names vmlinux lacks, parses btrfs, resolves the \
+               btrfs program's records and patches; libbpf parses vmlinux and btf__parse_split \
+               every module, looking the names up in each (load_module_btfs on a vmlinux miss)",
+        aya_not_applicable: Some("aya-obj cannot parse split BTF"),
+    },
+    Case {
+        name: "modules-100",
+        what: "as modules-10, with 100 module BTFs",
+        aya_not_applicable: Some("aya-obj cannot parse split BTF"),
+    },
+    Case {
+        name: "modules-1000",
+        what: "as modules-10, with 1000 module BTFs",
+        aya_not_applicable: Some("aya-obj cannot parse split BTF"),
+    },
+    Case {
+        name: "modules-all",
+        what: "as modules-10, with every module BTF of the 6.12 cache (about 4,230)",
+        aya_not_applicable: Some("aya-obj cannot parse split BTF"),
+    },
+    Case {
+        name: "modules-all-again",
+        what: "a later relocation of the btrfs program on the same composite as modules-all \
+               (what the probe learned and btrfs's parse are kept); libbpf: modules-all again \
+               (it keeps nothing across objects)",
+        aya_not_applicable: Some("aya-obj cannot parse split BTF"),
+    },
+    Case {
         name: "reloc-corpus-6.12",
         what: "per corpus object: open 6.12 vmlinux BTF + object, resolve all CO-RE records, patch",
         aya_not_applicable: Some("not compared (issue 4: ours vs libbpf open + prepare)"),
@@ -146,6 +183,10 @@ pub fn run(args: &[String]) -> Result<()> {
     if cases.iter().any(|c| c.name.starts_with("reloc-")) {
         crate::corpus::build()?;
         build_large_object(&root)?;
+    }
+    if cases.iter().any(|c| c.name.starts_with("modules-")) && !root.join(BTRFS_OBJECT).is_file() {
+        let sh = xshell::Shell::new()?;
+        crate::ebpf::build(&sh, &crate::ebpf::find_bpf_linker()?)?;
     }
 
     let mut rows = Vec::new();
@@ -206,7 +247,7 @@ fn build_large_object(root: &Path) -> Result<()> {
     let header = out_dir.join("vmlinux.h");
     let sh = xshell::Shell::new()?;
     if !header.exists() {
-        let vmlinux = root.join(VMLINUX_612);
+        let vmlinux = btf_612().join("vmlinux");
         let dump = xshell::cmd!(sh, "bpftool btf dump file {vmlinux} format c").read()?;
         std::fs::write(&header, dump)?;
     }
@@ -268,9 +309,13 @@ fn describe(figures: &Figures) -> String {
 fn json_line(case: &str, row: &[Figures]) -> String {
     let number = |value: Option<u64>| value.map_or("null".to_string(), |v| v.to_string());
     let ns = |f: &Figures| number(f.ns.map(|ns| ns.round() as u64));
+    let ratio = |value: Option<f64>| value.map_or("null".to_string(), |v| format!("{v:.2}"));
+    let modules = module_count(case).map(|n| n.map_or("\"all\"".to_string(), |n| n.to_string()));
     format!(
         "{{\"case\": {}, \"ours_ns\": {}, \"libbpf_ns\": {}, \"aya_obj_ns\": {}, \
-         \"ours_peak_bytes\": {}, \"libbpf_peak_bytes\": {}, \"aya_obj_peak_bytes\": {}}}",
+         \"ours_peak_bytes\": {}, \"libbpf_peak_bytes\": {}, \"aya_obj_peak_bytes\": {}, \
+         \"libbpf_over_ours\": {}, \"aya_obj_over_ours\": {}, \"libbpf_heap_over_ours\": {}, \
+         \"aya_obj_heap_over_ours\": {}, \"modules\": {}}}",
         Value::from(case),
         ns(&row[0]),
         ns(&row[1]),
@@ -278,7 +323,36 @@ fn json_line(case: &str, row: &[Figures]) -> String {
         number(row[0].peak_bytes),
         number(row[1].peak_bytes),
         number(row[2].peak_bytes),
+        ratio(time_ratio(&row[1], &row[0])),
+        ratio(time_ratio(&row[2], &row[0])),
+        ratio(heap_ratio(&row[1], &row[0])),
+        ratio(heap_ratio(&row[2], &row[0])),
+        modules.unwrap_or_else(|| "null".to_string()),
     )
+}
+
+fn time_ratio(other: &Figures, ours: &Figures) -> Option<f64> {
+    match (other.ns, ours.ns) {
+        (Some(other), Some(ours)) if ours > 0.0 => Some(other / ours),
+        _ => None,
+    }
+}
+
+fn heap_ratio(other: &Figures, ours: &Figures) -> Option<f64> {
+    match (other.peak_bytes, ours.peak_bytes) {
+        (Some(other), Some(ours)) if ours > 0 => Some(other as f64 / ours as f64),
+        _ => None,
+    }
+}
+
+/// The module count of a `modules-*` case: `Some(Some(n))`, `Some(None)` for all, `None`
+/// for other cases.
+fn module_count(case: &str) -> Option<Option<usize>> {
+    let rest = case.strip_prefix("modules-")?;
+    if rest.starts_with("all") {
+        return Some(None);
+    }
+    rest.parse().ok().map(Some)
 }
 
 fn print_table(rows: &[(&Case, Vec<Figures>)]) {
@@ -329,6 +403,7 @@ fn print_table(rows: &[(&Case, Vec<Figures>)]) {
             heap(&row[2]),
         );
     }
+    print_module_targets(rows);
     println!();
     for (case, row) in rows {
         println!("{}: {}", case.name, case.what);
@@ -337,6 +412,41 @@ fn print_table(rows: &[(&Case, Vec<Figures>)]) {
                 println!("  {library}: {note}");
             }
         }
+    }
+}
+
+/// The issue's targets for the `modules-*` cases, checked against this run.
+fn print_module_targets(rows: &[(&Case, Vec<Figures>)]) {
+    let find = |name: &str| {
+        rows.iter()
+            .find(|(case, _)| case.name == name)
+            .map(|(_, row)| row)
+    };
+    let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+    if let Some(all) = find("modules-all") {
+        if let (Some(time), Some(heap)) =
+            (time_ratio(&all[1], &all[0]), heap_ratio(&all[1], &all[0]))
+        {
+            println!();
+            println!(
+                "modules-all: {time:.1}x faster than libbpf's parse-all (target 50x: {}), \
+                 {heap:.1}x less peak heap (target 20x: {})",
+                verdict(time >= 50.0),
+                verdict(heap >= 20.0)
+            );
+        }
+    }
+    if let (Some(again), Some(ten)) = (find("modules-all-again"), find("modules-10"))
+        && let (Some(again_ns), Some(ten_ns)) = (again[0].ns, ten[0].ns)
+    {
+        let ratio = again_ns / ten_ns;
+        println!(
+            "modules-all-again: a later relocation costs {} = {ratio:.2}x ours at modules-10 \
+             ({}; target at most 2x: {})",
+            format_ns(again_ns),
+            format_ns(ten_ns),
+            verdict(ratio <= 2.0)
+        );
     }
 }
 
@@ -447,7 +557,7 @@ pub fn run_case(args: &[String]) -> Result<()> {
 }
 
 fn measure_case(root: &Path, case: &str, library: &str) -> Result<Measurement> {
-    let vmlinux = root.join(VMLINUX_612);
+    let vmlinux = btf_612().join("vmlinux");
     let host = PathBuf::from(HOST_VMLINUX);
     let found = cases::c_string(FOUND_NAME);
     let missing = cases::c_string(MISSING_NAME);
@@ -540,7 +650,7 @@ fn measure_case(root: &Path, case: &str, library: &str) -> Result<Measurement> {
             }
         }
         ("split-btrfs-6.12", _) => {
-            let btrfs = root.join(BTRFS_612);
+            let btrfs = btf_612().join("btrfs");
             let c_btrfs = cases::c_path(&btrfs);
             // The base is parsed and has answered a lookup before the measurement.
             match library {
@@ -556,6 +666,49 @@ fn measure_case(root: &Path, case: &str, library: &str) -> Result<Measurement> {
                         cases::libbpf_split_file(&c_btrfs, &base, &split_name)
                     })
                 }
+                _ => return Err("aya-obj cannot parse split BTF".into()),
+            }
+        }
+        ("modules-all-again", _) => {
+            let object = std::fs::read(root.join(BTRFS_OBJECT))?;
+            match library {
+                "ours" => {
+                    let (composite, first) = cases::ours_modules(&btf_612(), &object);
+                    let mut measurement =
+                        measure(Heap::Rust, || cases::ours_relocate_on(&composite, &object));
+                    assert_eq!(cases::ours_relocate_on(&composite, &object), first);
+                    let stats = composite.stats();
+                    measurement.note = Some(format!(
+                        "{} modules listed, parsed: {:?}; probe bytes read in all: {}",
+                        stats.modules_listed,
+                        stats.parsed_names(),
+                        stats.probe_bytes_read
+                    ));
+                    measurement
+                }
+                "libbpf" => measure_libbpf_modules(root, &vmlinux, None, &object)?,
+                _ => return Err("aya-obj cannot parse split BTF".into()),
+            }
+        }
+        (modules, _) if modules.starts_with("modules-") => {
+            let n = module_count(modules).ok_or_else(|| format!("unknown case {modules}"))?;
+            let object = std::fs::read(root.join(BTRFS_OBJECT))?;
+            match library {
+                "ours" => {
+                    let (dir, files) = cases::module_set(root, &btf_612(), n)?;
+                    let mut measurement =
+                        measure(Heap::Rust, || cases::ours_modules(&dir, &object));
+                    let (composite, _) = cases::ours_modules(&dir, &object);
+                    let stats = composite.stats();
+                    measurement.note = Some(format!(
+                        "{} modules, parsed: {:?}, probe read {} bytes",
+                        files.len(),
+                        stats.parsed_names(),
+                        stats.probe_bytes_read
+                    ));
+                    measurement
+                }
+                "libbpf" => measure_libbpf_modules(root, &vmlinux, n, &object)?,
                 _ => return Err("aya-obj cannot parse split BTF".into()),
             }
         }
@@ -611,5 +764,27 @@ fn measure_case(root: &Path, case: &str, library: &str) -> Result<Measurement> {
         }
         _ => return Err(format!("unknown case {case} or library {library}").into()),
     };
+    Ok(measurement)
+}
+
+/// libbpf's parse-all on vmlinux plus `n` modules (all when `None`).
+fn measure_libbpf_modules(
+    root: &Path,
+    vmlinux: &Path,
+    n: Option<usize>,
+    object: &[u8],
+) -> Result<Measurement> {
+    let (_, files) = cases::module_set(root, &btf_612(), n)?;
+    let names = cases::names_missing_in_vmlinux(vmlinux, object);
+    let c_vmlinux = cases::c_path(vmlinux);
+    let c_files: Vec<_> = files.iter().map(|file| cases::c_path(file)).collect();
+    let mut measurement = measure(Heap::C, || {
+        cases::libbpf_modules(&c_vmlinux, &c_files, &names)
+    });
+    measurement.note = Some(format!(
+        "{} modules parsed, each searched for {:?}",
+        files.len(),
+        names
+    ));
     Ok(measurement)
 }

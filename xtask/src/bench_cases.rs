@@ -10,8 +10,10 @@ use std::sync::Arc;
 
 use core_reloc::BtfOrigin;
 use core_reloc::btf::{Btf, Kind};
+use core_reloc::composite::CompositeBtf;
 use core_reloc::engine::{Engine, EngineOptions, Targets, want_record_types};
 use core_reloc::object::BpfObject;
+use core_reloc::pipeline::{self, ModulePolicy};
 use core_reloc::target::TargetBtf;
 
 use crate::Result;
@@ -231,4 +233,152 @@ pub fn relocation_objects(root: &Path, case_objects: &str) -> Result<Vec<PathBuf
         "large" => Ok(vec![root.join(super::LARGE_OBJECT)]),
         other => Err(format!("unknown object set {other}").into()),
     }
+}
+
+// --- module BTF at scale: vmlinux plus N modules ------------------------------------------
+
+/// The module whose types the btrfs program reads: always among the N.
+pub const BTRFS: &str = "btrfs";
+
+/// A directory like `/sys/kernel/btf` holding vmlinux and the first `n` module BTFs of the
+/// kernel cache's `btf_dir` in name order, btrfs always among them (it takes the place of
+/// the n-th): symbolic links under `target/bench/modules-N`. `None` is all of them, the
+/// cache directory itself. Returns the directory and its module files.
+pub fn module_set(
+    root: &Path,
+    btf_dir: &Path,
+    n: Option<usize>,
+) -> Result<(PathBuf, Vec<PathBuf>)> {
+    let mut names: Vec<String> = std::fs::read_dir(btf_dir)?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name != "vmlinux")
+        .collect();
+    names.sort();
+    let Some(n) = n else {
+        let files = names.iter().map(|name| btf_dir.join(name)).collect();
+        return Ok((btf_dir.to_path_buf(), files));
+    };
+    let mut chosen: Vec<String> = vec![BTRFS.to_string()];
+    chosen.extend(
+        names
+            .into_iter()
+            .filter(|name| name != BTRFS)
+            .take(n.saturating_sub(1)),
+    );
+    let dir = root.join(format!("target/bench/modules-{n}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    std::os::unix::fs::symlink(btf_dir.join("vmlinux"), dir.join("vmlinux"))?;
+    let mut files = Vec::new();
+    for name in &chosen {
+        std::os::unix::fs::symlink(btf_dir.join(name), dir.join(name))?;
+        files.push(dir.join(name));
+    }
+    Ok((dir, files))
+}
+
+/// Ours on a composite: parse the object, select targets (vmlinux misses send the name probe
+/// over every module, which finds btrfs), parse what the probe found, resolve every record,
+/// write the relocated copy. Returns the relocated bytes.
+pub fn ours_relocate_on(composite: &CompositeBtf, object_bytes: &[u8]) -> Vec<u8> {
+    let object = BpfObject::parse(object_bytes).expect("object parses");
+    let local = pipeline::local_btf(&object).expect("object has .BTF");
+    let policy = ModulePolicy {
+        modules: Vec::new(),
+        search_on_miss: true,
+        all_modules: false,
+    };
+    let selection = pipeline::select_targets(composite, &object, &local, &policy);
+    assert!(
+        selection.module_failures.is_empty(),
+        "{:?}",
+        selection.module_failures
+    );
+    let resolutions = pipeline::resolve_object(
+        &object,
+        &local,
+        &selection.targets,
+        EngineOptions::default(),
+    );
+    pipeline::apply(&object, &resolutions)
+        .expect("every record resolves")
+        .bytes
+}
+
+/// Ours from scratch: open the directory as a composite (map vmlinux, list modules), then
+/// [`ours_relocate_on`]. Returns the composite (kept, as a loader keeps it) and the bytes.
+pub fn ours_modules(dir: &Path, object_bytes: &[u8]) -> (CompositeBtf, Vec<u8>) {
+    let composite = CompositeBtf::from_dir(dir).expect("BTF directory opens");
+    let bytes = ours_relocate_on(&composite, object_bytes);
+    (composite, bytes)
+}
+
+/// The local type names vmlinux has no candidate for: what libbpf looks for in every module.
+pub fn names_missing_in_vmlinux(vmlinux: &Path, object_bytes: &[u8]) -> Vec<CString> {
+    let vmlinux = Btf::from_file(vmlinux).expect("vmlinux parses");
+    let object = BpfObject::parse(object_bytes).expect("object parses");
+    let local = pipeline::local_btf(&object).expect("object has .BTF");
+    let origin = BtfOrigin::Vmlinux;
+    let mut targets = Targets::new(TargetBtf {
+        origin: &origin,
+        btf: &vmlinux,
+    });
+    pipeline::want_object_types(&object, &local, &mut targets);
+    targets.search();
+    targets.unresolved_names().map(c_string).collect()
+}
+
+/// What libbpf holds after loading every module's BTF: the splits, freed before their base.
+pub struct LibbpfModules {
+    _splits: Vec<LibbpfBtf>,
+    _vmlinux: LibbpfBtf,
+}
+
+/// libbpf's cost model on a vmlinux miss (`load_module_btfs` then `bpf_core_add_cands`):
+/// parse vmlinux, then `btf__parse_split` every module on it and scan the module's own types
+/// for each missing name, as `bpf_core_add_cands` does (kind first, then the name), keeping
+/// every module's BTF (libbpf keeps them until the object is closed).
+pub fn libbpf_modules(vmlinux: &CString, modules: &[CString], names: &[CString]) -> LibbpfModules {
+    // SAFETY: path is NUL-terminated; no .BTF.ext wanted.
+    let raw = unsafe { libbpf_sys::btf__parse(vmlinux.as_ptr(), std::ptr::null_mut()) };
+    let base = LibbpfBtf::new(raw, "btf__parse").expect("vmlinux parses");
+    // SAFETY: base is a live btf.
+    let first_own = unsafe { libbpf_sys::btf__type_cnt(base.0) };
+    let mut splits = Vec::with_capacity(modules.len());
+    let mut found = 0;
+    for module in modules {
+        // SAFETY: path is NUL-terminated, base is a live btf that outlives the split.
+        let raw = unsafe { libbpf_sys::btf__parse_split(module.as_ptr(), base.0) };
+        let split = LibbpfBtf::new(raw, "btf__parse_split").expect("module parses");
+        found += libbpf_scan_own_types(&split, first_own, names);
+        splits.push(split);
+    }
+    assert!(found > 0, "btrfs defines the missing types");
+    LibbpfModules {
+        _splits: splits,
+        _vmlinux: base,
+    }
+}
+
+/// How many of `split`'s own structs (ids from `first_own`) have one of `names`.
+fn libbpf_scan_own_types(split: &LibbpfBtf, first_own: u32, names: &[CString]) -> usize {
+    let mut found = 0;
+    // SAFETY: split is a live btf; ids are below its type count; libbpf returns valid
+    // NUL-terminated names for the name offsets of its own types.
+    unsafe {
+        let count = libbpf_sys::btf__type_cnt(split.0);
+        for id in first_own..count {
+            let ty = libbpf_sys::btf__type_by_id(split.0, id);
+            if ty.is_null() || ((*ty).info >> 24) & 0x1f != libbpf_sys::BTF_KIND_STRUCT {
+                continue;
+            }
+            let name = libbpf_sys::btf__name_by_offset(split.0, (*ty).name_off);
+            if name.is_null() {
+                continue;
+            }
+            let name = std::ffi::CStr::from_ptr(name);
+            found += names.iter().filter(|wanted| wanted.as_c_str() == name).count();
+        }
+    }
+    found
 }

@@ -18,7 +18,8 @@ usage: cargo xtask fuzz [--seed] [--seconds N] [TARGET...]
   --seed       (re)write the seed corpora from the kernel fixtures and eBPF objects, then stop
                unless --seconds is given
   --seconds N  run each target for N seconds (default 20, a smoke run), one after the other
-  TARGET       btf_base, btf_split_small_base, btf_split_vmlinux, btf_ext, object, split_base (default: all)
+  TARGET       btf_base, btf_split_small_base, btf_split_vmlinux, btf_ext, object, split_base,
+               btf_file (default: all)
 ";
 
 /// Every target, in the order a full run visits them.
@@ -29,6 +30,7 @@ pub const TARGETS: &[&str] = &[
     "btf_ext",
     "object",
     "split_base",
+    "btf_file",
 ];
 
 /// Seeds above this size make every mutation slow; a vmlinux is seeded as a valid prefix.
@@ -256,8 +258,46 @@ fn seed(corpus: &Path) -> Result<()> {
         }
     }
 
+    // BTF files as users have them: small modules as .ko, .ko.xz, .ko.zst (compressed with the
+    // tools, as modules_install does) and raw; eBPF objects below.
+    for kernel in ["6.1", "6.12"] {
+        let modules = kernels.join(kernel).join("modules");
+        for module in ["crc32c_generic", "libcrc32c", "xor"] {
+            let Ok(ko) = fs::read(modules.join(format!("{module}.ko"))) else {
+                continue;
+            };
+            put("btf_file", &format!("{module}-{kernel}.ko"), &ko)?;
+            for (tool, args) in [
+                ("xz", &["--check=crc32", "--lzma2=dict=1MiB", "-c"][..]),
+                ("zstd", &["-q", "-c"][..]),
+            ] {
+                let path = modules.join(format!("{module}.ko"));
+                let sh = xshell::Shell::new()?;
+                match xshell::cmd!(sh, "{tool} {args...} {path}").quiet().output() {
+                    Ok(out) if out.status.success() => put(
+                        "btf_file",
+                        &format!(
+                            "{module}-{kernel}.ko.{}",
+                            if tool == "xz" { "xz" } else { "zst" }
+                        ),
+                        &out.stdout,
+                    )?,
+                    _ => eprintln!(
+                        "fuzz: {tool} not available: no {tool} seeds (cargo xtask setup installs it)"
+                    ),
+                }
+            }
+            if let Ok(raw) = fs::read(kernels.join(kernel).join("btf").join(module)) {
+                put("btf_file", &format!("{module}-{kernel}.btf"), &raw)?;
+            }
+        }
+    }
+
     for (name, bytes) in &objects {
         put("object", name, bytes)?;
+        if bytes.len() <= MAX_SEED_BYTES {
+            put("btf_file", name, bytes)?;
+        }
         let Ok(object) = BpfObject::parse(bytes) else {
             continue;
         };

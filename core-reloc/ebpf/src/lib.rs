@@ -37,7 +37,8 @@
 //! ```
 //!
 //! (`RUSTC_BOOTSTRAP=1` as for build-std: this crate uses BPF inline assembly, which is still
-//! an experimental architecture for `asm!`; your crate needs no feature gate.)
+//! an experimental architecture for `asm!`; your crate needs no feature gate.) On the host,
+//! `cargo check` (and rust-analyzer) type-check programs using the macros on stable Rust.
 //!
 //! ```ignore
 //! #![no_std]
@@ -95,8 +96,11 @@
 //! values or type existence).
 #![no_std]
 // The macros expand `asm!` in the user's crate: allow_internal_unstable spares it the gate.
-#![feature(asm_experimental_arch, allow_internal_unstable)]
-#![allow(internal_features, unused_features)]
+#![cfg_attr(
+    target_arch = "bpf",
+    feature(asm_experimental_arch, allow_internal_unstable)
+)]
+#![cfg_attr(target_arch = "bpf", allow(internal_features, unused_features))]
 
 use core::ffi::c_void;
 
@@ -110,6 +114,7 @@ pub const FORMAT_VERSION: &str = "v1";
 /// replaces by the value. Not for direct use: the other macros write the names.
 #[doc(hidden)]
 #[macro_export]
+#[cfg(target_arch = "bpf")]
 #[allow_internal_unstable(asm_experimental_arch)]
 macro_rules! __named {
     ($name:expr) => {{
@@ -129,6 +134,21 @@ macro_rules! __named {
             );
         }
         value
+    }};
+}
+
+/// On other targets (`cargo check` or rust-analyzer on the host) the same symbol's address,
+/// so programs type-check; they link and run only as BPF objects.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(not(target_arch = "bpf"))]
+macro_rules! __named {
+    ($name:expr) => {{
+        unsafe extern "C" {
+            #[link_name = $name]
+            static CORE_RELOC_SYMBOL: u8;
+        }
+        ::core::hint::black_box(&raw const CORE_RELOC_SYMBOL as u64)
     }};
 }
 

@@ -11,9 +11,11 @@ use core_reloc::BtfOrigin;
 use core_reloc::btf::{
     Btf, BtfBuilder, DatasecEntry, IntEncoding, Kind, Linkage, MemberSpec, Type, TypeId,
 };
+use core_reloc::btf_file::{BtfFile, Container};
+use core_reloc::composite::CompositeBtf;
+use core_reloc::engine::{Engine, EngineOptions, Targets, want_record_types};
 use core_reloc::ext::BtfExt;
 use core_reloc::object::BpfObject;
-use core_reloc::engine::{Engine, EngineOptions, Targets, want_record_types};
 use core_reloc::target::TargetBtf;
 
 /// Name look-ups per input: the first one builds the name index, a few more test it. Bounded
@@ -147,6 +149,11 @@ pub fn small_distilled_base() -> Arc<Btf<'static>> {
 
 /// A small base for split BTF: a few of every kind that split types commonly refer to.
 pub fn small_base() -> Arc<Btf<'static>> {
+    Arc::new(Btf::parse(small_base_bytes()).expect("the builder makes valid BTF"))
+}
+
+/// The bytes of [`small_base`].
+pub fn small_base_bytes() -> Vec<u8> {
     let mut b = BtfBuilder::new();
     let int = b.add_int("int", 4, IntEncoding::SIGNED);
     let long = b.add_int("long", 8, IntEncoding::SIGNED);
@@ -185,7 +192,57 @@ pub fn small_base() -> Arc<Btf<'static>> {
             size: 8,
         }],
     );
-    Arc::new(Btf::parse(b.build()).expect("the builder makes valid BTF"))
+    b.build()
+}
+
+/// Most bytes a compressed input may inflate to here: small enough for libFuzzer's RSS limit,
+/// large enough that real modules inflate.
+pub const FUZZ_INFLATE_LIMIT: u64 = 16 << 20;
+
+/// A BTF file of any format (raw BTF, ELF with `.BTF`/`.BTF.base`, xz, zstd): detection,
+/// extraction and bounded decompression never panic; what they find parses or fails typed;
+/// and the same bytes as a module of a composite fail only that module, in the probe and in
+/// the parse.
+pub fn exercise_btf_file(data: &[u8]) {
+    match BtfFile::parse_with_limit(data, FUZZ_INFLATE_LIMIT) {
+        Ok(file) => {
+            match file.format.compression {
+                None => assert!(
+                    file.btf.len() <= data.len(),
+                    "a section lies inside the file"
+                ),
+                Some(_) => assert!(file.btf.len() as u64 <= FUZZ_INFLATE_LIMIT),
+            }
+            if file.format.container == Container::RawBtf {
+                assert!(file.btf_base.is_none());
+            }
+            if let Some(base) = &file.btf_base
+                && let Ok(base) = Btf::parse(&base[..])
+            {
+                exercise_btf(&base);
+            }
+            if let Ok(btf) = Btf::parse(&file.btf[..]) {
+                exercise_btf(&btf);
+            }
+        }
+        Err(error) => {
+            let _ = (error.to_string(), error.path(), error.io_kind());
+            assert!(error.path().is_none(), "bytes name no file");
+        }
+    }
+    let kernel = CompositeBtf::from_blobs(small_base_bytes(), [("fuzzed", data.to_vec())])
+        .expect("the small base and one named module form a composite");
+    let probe = kernel.probe("inode");
+    assert!(probe.candidates.len() + probe.errors.len() <= 1);
+    let again = kernel.probe("inode");
+    assert_eq!(
+        again.candidates, probe.candidates,
+        "a remembered answer is the same answer"
+    );
+    match kernel.module("fuzzed") {
+        Ok(btf) => exercise_btf(btf),
+        Err(error) => assert_eq!(error.module(), "fuzzed"),
+    }
 }
 
 /// `.BTF.ext` in the byte order `endian`: header, every section, every record by iteration and

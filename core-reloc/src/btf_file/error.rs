@@ -114,15 +114,18 @@ pub enum BtfFileError {
         /// The limit in bytes.
         limit: u64,
     },
-    /// A module's `.BTF` is split on the distilled base in its `.BTF.base` section, not on
-    /// vmlinux: splitting it on vmlinux as it is would misread every base type reference.
+    /// A module's `.BTF` is split on the distilled base in its `.BTF.base` section, and
+    /// relocating it onto vmlinux (as the kernel does when it loads the module) failed.
     #[error(
-        "{}.BTF is split on the distilled base in .BTF.base and must be relocated onto vmlinux first",
+        "{}relocating .BTF from its distilled base (.BTF.base) onto vmlinux",
         at(path)
     )]
-    DistilledBase {
+    Relocate {
         /// The file, when there is one.
         path: Option<PathBuf>,
+        /// Why relocation failed (e.g. a distilled type with no match in this vmlinux).
+        #[source]
+        source: crate::split_base::RelocateError,
     },
     /// The BTF bytes were found but do not parse.
     #[error("{}invalid BTF", at(path))]
@@ -156,7 +159,7 @@ impl BtfFileError {
             | BtfFileError::CompressedSection { path, .. }
             | BtfFileError::Corrupt { path, .. }
             | BtfFileError::TooLarge { path, .. }
-            | BtfFileError::DistilledBase { path }
+            | BtfFileError::Relocate { path, .. }
             | BtfFileError::Btf { path, .. } => path.as_deref(),
         }
     }
@@ -180,7 +183,7 @@ impl BtfFileError {
             | BtfFileError::CompressedSection { path, .. }
             | BtfFileError::Corrupt { path, .. }
             | BtfFileError::TooLarge { path, .. }
-            | BtfFileError::DistilledBase { path }
+            | BtfFileError::Relocate { path, .. }
             | BtfFileError::Btf { path, .. } => *path = Some(file.to_owned()),
         }
         self

@@ -131,7 +131,7 @@ mod tests {
         // Frame header: no content size, checksum or dictionary; window 2^(10 + 7) = 128 KiB.
         frame.push(0x00);
         frame.push(7 << 3);
-        let raw_header = ((data.len() as u32) << 3) | 0b000; // raw block, not last
+        let raw_header = (data.len() as u32) << 3; // block type 0 (raw), not last
         frame.extend_from_slice(&raw_header.to_le_bytes()[..3]);
         frame.extend_from_slice(data);
         let rle_header = (rle_len << 3) | 0b010 | 1; // RLE block, last

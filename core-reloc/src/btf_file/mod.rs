@@ -127,14 +127,23 @@ impl<'a> BtfFile<'a> {
     }
 
     /// Parses the BTF as split BTF on `base` (a module on vmlinux). A module with a
-    /// `.BTF.base` section is refused with [`BtfFileError::DistilledBase`]: its BTF is split
-    /// on that distilled base, and must be relocated onto `base` first.
+    /// `.BTF.base` section has its BTF split on that distilled base: it is first relocated onto
+    /// `base` ([`split_base::relocate_module_btf`](crate::split_base::relocate_module_btf), what
+    /// the kernel does when it loads the module), which copies it.
     pub fn parse_split_btf(self, base: Arc<Btf<'a>>) -> Result<Btf<'a>, BtfFileError> {
         let path = self.path;
-        if self.btf_base.is_some() {
-            return Err(BtfFileError::DistilledBase { path });
-        }
-        Btf::parse_with(self.btf, Some(base), Some(self.load))
+        let btf = match &self.btf_base {
+            Some(distilled) => {
+                let relocated = crate::split_base::relocate_module_btf(&self.btf, distilled, &base)
+                    .map_err(|source| BtfFileError::Relocate {
+                        path: path.clone(),
+                        source,
+                    })?;
+                BtfBytes::from(relocated)
+            }
+            None => self.btf,
+        };
+        Btf::parse_with(btf, Some(base), Some(self.load))
             .map_err(|source| BtfFileError::Btf { path, source })
     }
 }

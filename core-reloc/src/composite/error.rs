@@ -119,7 +119,8 @@ pub enum ModuleError {
         source: Arc<BtfError>,
     },
     /// The module's file holds no usable BTF: an ELF without `.BTF`, an unknown format, a
-    /// corrupt or oversized compressed file, or BTF split on a distilled base (`.BTF.base`).
+    /// corrupt or oversized compressed file, or BTF split on a distilled base (`.BTF.base`)
+    /// that does not relocate onto this vmlinux.
     #[error("module {module}: no usable BTF{}", path.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default())]
     File {
         /// The module.

@@ -1,7 +1,9 @@
 //! [`CompositeBtf`]: a kernel's BTF as one thing, vmlinux plus module BTFs parsed on demand.
 //!
-//! vmlinux is parsed at construction (memory-mapped when the kernel allows). Modules are only
-//! listed: a module's BTF is read and parsed the first time it is asked for, at most once
+//! vmlinux is parsed at construction (memory-mapped when the kernel allows). The files may be
+//! raw BTF or ELF files with `.BTF` (a vmlinux ELF, `.ko` modules), plain or xz/zstd
+//! compressed, told apart by content ([`crate::btf_file`]); see [`CompositeSource`] for where
+//! they can come from. Modules are only listed: a module's BTF is read and parsed the first time it is asked for, at most once
 //! even under concurrent access, and the outcome, success or failure, is kept for the
 //! composite's lifetime. A broken, vanished or unreadable module fails that module alone
 //! with a [`ModuleError`] naming it; vmlinux and the other modules keep working.

@@ -289,16 +289,11 @@ pub(crate) fn read_string_section(path: &Path, buf: &mut Vec<u8>) -> Result<u64,
             buf.extend_from_slice(&found.btf[header.str_range()]);
             Ok(read)
         }
-        Magic::Unknown => Err(ProbeReadError::File(
-            BtfFile::parse(start).map(|_| ()).err().unwrap_or_else(|| {
-                // Unreachable: `sniff` and `BtfFile` agree on what is unknown.
-                BtfFileError::UnknownFormat {
-                    path: None,
-                    inflated: None,
-                    magic: start[..start.len().min(MAGIC_LEN)].to_vec(),
-                }
-            }),
-        )),
+        Magic::Unknown => Err(ProbeReadError::File(BtfFileError::UnknownFormat {
+            path: None,
+            inflated: None,
+            magic: start[..start.len().min(MAGIC_LEN)].to_vec(),
+        })),
     }
 }
 

@@ -76,13 +76,26 @@ pub(crate) fn fields_are_compatible(
     Err(too_deep(local_id))
 }
 
-/// Whether two types are compatible for type-based relocations (exists, size, ids).
+/// Whether two types are compatible for type-based relocations (exists, size, ids), and, as
+/// libbpf checks them, a kfunc extern's prototype against the kernel's.
 ///
 /// The caller has matched the root names. Kinds must agree (any two enums do); structs,
 /// unions, enums and forward declarations are then compatible; ints unless bit-offset ints;
 /// pointers and arrays by what they point to or hold; function prototypes by arity, argument
 /// and return types.
-pub(crate) fn types_are_compatible(
+///
+/// ```
+/// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, TypeId};
+/// let mut b = BtfBuilder::new();
+/// let int = b.add_int("int", 4, IntEncoding::SIGNED);
+/// let one = b.add_func_proto(int, &[("x", int)]);
+/// let two = b.add_func_proto(int, &[("x", int), ("y", int)]);
+/// let btf = Btf::parse(b.build())?;
+/// assert!(core_reloc::engine::types_are_compatible(&btf, one, &btf, one)?);
+/// assert!(!core_reloc::engine::types_are_compatible(&btf, one, &btf, two)?);
+/// # Ok::<(), core_reloc::btf::BtfError>(())
+/// ```
+pub fn types_are_compatible(
     local: &Btf<'_>,
     local_id: TypeId,
     target: &Btf<'_>,

@@ -26,6 +26,7 @@ use crate::fixup::{Fixup, MemSize, PoisonReason, RelocationSite};
 use crate::target::TargetRef;
 
 pub use candidates::Targets;
+pub use compat::types_are_compatible;
 pub use error::{ReloError, ReloErrorKind, SpecError};
 pub use name::essential_name;
 pub use named::{resolve_named, want_named_types};

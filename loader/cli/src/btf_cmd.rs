@@ -6,12 +6,11 @@ use std::sync::Arc;
 
 use core_reloc::btf::Btf;
 use core_reloc::btf_dump::dump_raw;
+use core_reloc::btf_file::BtfFile;
 use core_reloc::split_base::{distill_base, relocate_split};
-use object::{Object, ObjectSection};
 
 use crate::btf_args::{BtfArgs, BtfCommand, DistillArgs, DumpArgs, RelocateBtfArgs};
 use crate::error::CliError;
-use crate::target::read;
 
 /// Runs a `btf` subcommand.
 pub fn run(args: &BtfArgs) -> Result<(), CliError> {
@@ -22,37 +21,10 @@ pub fn run(args: &BtfArgs) -> Result<(), CliError> {
     }
 }
 
-/// The BTF of a file: `(.BTF, .BTF.base)` of an ELF, or the whole file as raw BTF.
-struct BtfFile {
-    btf: Vec<u8>,
-    distilled_base: Option<Vec<u8>>,
-}
-
-fn load(path: &Path) -> Result<BtfFile, CliError> {
-    let bytes = read(path)?;
-    if !bytes.starts_with(b"\x7fELF") {
-        return Ok(BtfFile {
-            btf: bytes,
-            distilled_base: None,
-        });
-    }
-    let elf_error = |source| CliError::Elf {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = object::File::parse(&*bytes).map_err(elf_error)?;
-    let section = |name: &str| -> Result<Option<Vec<u8>>, CliError> {
-        match file.section_by_name(name) {
-            Some(section) => Ok(Some(section.data().map_err(elf_error)?.to_vec())),
-            None => Ok(None),
-        }
-    };
-    Ok(BtfFile {
-        btf: section(".BTF")?.ok_or_else(|| CliError::NoBtf {
-            path: path.to_path_buf(),
-        })?,
-        distilled_base: section(".BTF.base")?,
-    })
+/// The BTF of a file in any format the library detects: raw BTF, or an ELF (a vmlinux, a
+/// `.ko`, plain or xz/zstd-compressed) with `.BTF` and, for a distilled module, `.BTF.base`.
+fn load(path: &Path) -> Result<BtfFile<'static>, CliError> {
+    BtfFile::open(path).map_err(CliError::BtfFile)
 }
 
 fn parse<'a>(
@@ -80,7 +52,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
 fn dump(args: &DumpArgs) -> Result<(), CliError> {
     let file = load(&args.file)?;
     let base_file = args.base.as_deref().map(load).transpose()?;
-    let base_bytes = match (&base_file, &file.distilled_base) {
+    let base_bytes: Option<(&Path, &[u8])> = match (&base_file, &file.btf_base) {
         (Some(base), _) => Some((args.base.as_deref().unwrap_or(&args.file), &base.btf)),
         (None, Some(distilled)) => Some((args.file.as_path(), distilled)),
         (None, None) => None,
@@ -99,8 +71,9 @@ fn dump(args: &DumpArgs) -> Result<(), CliError> {
 
 fn relocate(args: &RelocateBtfArgs) -> Result<(), CliError> {
     let file = load(&args.file)?;
-    let distilled_bytes = match (&args.distilled_base, file.distilled_base) {
-        (Some(path), _) => load(path)?.btf,
+    let distilled_file = args.distilled_base.as_deref().map(load).transpose()?;
+    let distilled_bytes: &[u8] = match (&distilled_file, &file.btf_base) {
+        (Some(distilled), _) => &distilled.btf,
         (None, Some(distilled)) => distilled,
         (None, None) => {
             return Err(CliError::Usage {
@@ -112,10 +85,10 @@ fn relocate(args: &RelocateBtfArgs) -> Result<(), CliError> {
         }
     };
     let distilled_path = args.distilled_base.as_deref().unwrap_or(&args.file);
-    let distilled = Arc::new(parse(distilled_path, &distilled_bytes, None)?);
+    let distilled = Arc::new(parse(distilled_path, distilled_bytes, None)?);
     let split = parse(&args.file, &file.btf, Some(distilled))?;
-    let vmlinux_bytes = load(&args.base)?.btf;
-    let vmlinux = parse(&args.base, &vmlinux_bytes, None)?;
+    let vmlinux_file = load(&args.base)?;
+    let vmlinux = parse(&args.base, &vmlinux_file.btf, None)?;
     let relocated = relocate_split(&split, &vmlinux).map_err(CliError::Relocate)?;
     write(&args.output, &relocated)?;
     eprintln!(
@@ -130,8 +103,8 @@ fn relocate(args: &RelocateBtfArgs) -> Result<(), CliError> {
 
 fn distill(args: &DistillArgs) -> Result<(), CliError> {
     let file = load(&args.file)?;
-    let vmlinux_bytes = load(&args.base)?.btf;
-    let vmlinux = Arc::new(parse(&args.base, &vmlinux_bytes, None)?);
+    let vmlinux_file = load(&args.base)?;
+    let vmlinux = Arc::new(parse(&args.base, &vmlinux_file.btf, None)?);
     let split = parse(&args.file, &file.btf, Some(vmlinux))?;
     let distilled = distill_base(&split).map_err(CliError::Distill)?;
     write(&args.out_split, &distilled.split)?;

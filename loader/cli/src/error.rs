@@ -49,21 +49,9 @@ pub enum CliError {
     /// The loader refused the object.
     #[error(transparent)]
     Load(#[from] LoadError),
-    /// An ELF named on the command line could not be read.
-    #[error("reading the ELF file {}", path.display())]
-    Elf {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: object::Error,
-    },
-    /// An ELF named on the command line has no .BTF section.
-    #[error("{} has no .BTF section", path.display())]
-    NoBtf {
-        /// The file.
-        path: PathBuf,
-    },
+    /// A BTF file named on the command line holds no usable BTF (the error names it).
+    #[error(transparent)]
+    BtfFile(core_reloc::btf_file::BtfFileError),
     /// A BTF file could not be parsed.
     #[error("parsing the BTF of {}", path.display())]
     Btf {
@@ -108,8 +96,7 @@ impl CliError {
             | CliError::Write { .. }
             | CliError::Stdout { .. }
             | CliError::Composite(_)
-            | CliError::Elf { .. }
-            | CliError::NoBtf { .. }
+            | CliError::BtfFile(_)
             | CliError::Btf { .. }
             | CliError::Dump { .. } => EXIT_USAGE_OR_INPUT,
             CliError::ProgramsFailed { .. } | CliError::Relocate(_) | CliError::Distill(_) => {
@@ -141,8 +128,7 @@ impl CliError {
             CliError::Write { .. } | CliError::Stdout { .. } => "write",
             CliError::Composite(_) => "kernel_btf",
             CliError::ProgramsFailed { .. } => "programs_failed",
-            CliError::Elf { .. } => "elf",
-            CliError::NoBtf { .. } => "no_btf",
+            CliError::BtfFile(_) => "btf_file",
             CliError::Btf { .. } => "btf",
             CliError::Dump { .. } => "dump",
             CliError::Relocate(_) => "btf_relocate",
