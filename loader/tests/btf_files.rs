@@ -16,11 +16,10 @@ fn relocated(loader: &mut Loader) -> Vec<u8> {
         .with_module_btf("btrfs");
     let relocated = loader.relocate(&object).unwrap();
     assert!(
-        relocated
-            .report
-            .fixups
-            .iter()
-            .any(|fixup| fixup.target.as_ref().is_some_and(|t| t.origin.name() == "btrfs")),
+        relocated.report.fixups.iter().any(|fixup| fixup
+            .target
+            .as_ref()
+            .is_some_and(|t| t.origin.name() == "btrfs")),
         "the program reads btrfs types"
     );
     relocated.bytes
@@ -39,8 +38,11 @@ fn vmlinux_elf_and_ko_files_relocate_like_raw_btf() {
     let dir = std::env::temp_dir().join(format!("loader-btf-files-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    std::os::unix::fs::symlink(kernel_fixtures::kernel_vmlinux_elf(SERIES), dir.join("vmlinux"))
-        .unwrap();
+    std::os::unix::fs::symlink(
+        kernel_fixtures::kernel_vmlinux_elf(SERIES),
+        dir.join("vmlinux"),
+    )
+    .unwrap();
     std::os::unix::fs::symlink(
         kernel_fixtures::kernel_module(SERIES, "btrfs"),
         dir.join("btrfs.ko"),

@@ -16,7 +16,10 @@ fn loader(series: &str) -> Loader {
     loader
 }
 
-fn ids(series: &str, object: &str) -> Vec<(String, String, Vec<(String, u32)>)> {
+/// `(program, "target module id", [(kfunc, id)])` of each attachment.
+type Plan = Vec<(String, String, Vec<(String, u32)>)>;
+
+fn ids(series: &str, object: &str) -> Plan {
     let bytes = std::fs::read(common::ebpf_object(object)).unwrap();
     loader(series)
         .module_attachments(&bytes)

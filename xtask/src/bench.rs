@@ -423,18 +423,17 @@ fn print_module_targets(rows: &[(&Case, Vec<Figures>)]) {
             .map(|(_, row)| row)
     };
     let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
-    if let Some(all) = find("modules-all") {
-        if let (Some(time), Some(heap)) =
+    if let Some(all) = find("modules-all")
+        && let (Some(time), Some(heap)) =
             (time_ratio(&all[1], &all[0]), heap_ratio(&all[1], &all[0]))
-        {
-            println!();
-            println!(
-                "modules-all: {time:.1}x faster than libbpf's parse-all (target 50x: {}), \
-                 {heap:.1}x less peak heap (target 20x: {})",
-                verdict(time >= 50.0),
-                verdict(heap >= 20.0)
-            );
-        }
+    {
+        println!();
+        println!(
+            "modules-all: {time:.1}x faster than libbpf's parse-all (target 50x: {}), \
+             {heap:.1}x less peak heap (target 20x: {})",
+            verdict(time >= 50.0),
+            verdict(heap >= 20.0)
+        );
     }
     if let (Some(again), Some(ten)) = (find("modules-all-again"), find("modules-10"))
         && let (Some(again_ns), Some(ten_ns)) = (again[0].ns, ten[0].ns)

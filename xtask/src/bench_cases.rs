@@ -377,7 +377,10 @@ fn libbpf_scan_own_types(split: &LibbpfBtf, first_own: u32, names: &[CString]) -
                 continue;
             }
             let name = std::ffi::CStr::from_ptr(name);
-            found += names.iter().filter(|wanted| wanted.as_c_str() == name).count();
+            found += names
+                .iter()
+                .filter(|wanted| wanted.as_c_str() == name)
+                .count();
         }
     }
     found
