@@ -31,6 +31,7 @@ pub fn endian_of_magic(data: &[u8]) -> Option<Endianness> {
 }
 
 /// The byte order of the machine running this code.
+#[cfg(feature = "builder")]
 pub(crate) fn native() -> Endianness {
     Endianness::default()
 }

@@ -13,7 +13,9 @@
 //!                                   |
 //!     CompositeBtf: vmlinux + module BTFs parsed on demand (composite, pipeline::select_targets)
 //!                                   |
-//!     engine: record -> candidates -> match -> Fixup value (engine)
+//!     programs: entry section + called .text subprograms (callgraph)
+//!                                   |
+//!     engine: per program, local type -> one candidate -> Fixup values (engine)
 //!                                   |
 //!     patched copy of the ELF, .BTF.ext core_relo_len = 0 (patch, object),
 //!     named ld_imm64s written and their relocation entries removed (named::elf)
@@ -25,23 +27,32 @@
 //! End to end, for a kernel's `/sys/kernel/btf`:
 //!
 //! ```no_run
-//! use core_reloc::composite::{CompositeBtf, ParseReason};
+//! use core_reloc::composite::CompositeBtf;
 //! use core_reloc::object::BpfObject;
 //! use core_reloc::engine::EngineOptions;
-//! use core_reloc::pipeline::{self, ModulePolicy};
+//! use core_reloc::pipeline::{self, AttachModule, ModulePolicy};
 //!
 //! let composite = CompositeBtf::from_sys()?;
 //! let bytes = std::fs::read("probe.bpf.o")?;
 //! let object = BpfObject::parse(&bytes)?;
 //! let local = pipeline::local_btf(&object)?;
 //! let policy = ModulePolicy {
-//!     modules: vec![("btrfs".into(), ParseReason::Requested)],
+//!     attach_targets: vec![AttachModule {
+//!         section: "kprobe/btrfs_getattr".into(),
+//!         module: "btrfs".into(),
+//!         symbol: "btrfs_getattr".into(),
+//!     }],
 //!     search_on_miss: true,
-//!     all_modules: false,
+//!     ..ModulePolicy::default()
 //! };
-//! let selection = pipeline::select_targets(&composite, &object, &local, &policy);
-//! let resolutions =
-//!     pipeline::resolve_object(&object, &local, &selection.targets, EngineOptions::default());
+//! let selection = pipeline::select_targets(&composite, &object, &local, &policy)?;
+//! let resolutions = pipeline::resolve_object(
+//!     &object,
+//!     &local,
+//!     &selection.targets,
+//!     &policy.attach_targets,
+//!     EngineOptions::default(),
+//! )?;
 //! for resolution in &resolutions {
 //!     if let Ok(resolved) = &resolution.result {
 //!         println!("{} -> {:?}", resolved.access, resolved.target);
@@ -56,6 +67,7 @@ pub mod btf;
 pub mod btf_dump;
 pub mod btf_file;
 pub mod bytes;
+pub mod callgraph;
 pub mod composite;
 pub mod engine;
 pub mod ext;
@@ -72,4 +84,6 @@ pub mod target;
 pub use composite::CompositeBtf;
 pub use origin::BtfOrigin;
 
-pub use btf::{Btf, BtfBuilder, BtfError, Kind, Type, TypeId};
+#[cfg(feature = "builder")]
+pub use btf::BtfBuilder;
+pub use btf::{Btf, BtfError, Kind, Type, TypeId};

@@ -1,15 +1,19 @@
-//! One object, end to end: records -> resolutions -> fixups -> relocated ELF.
+//! One object, end to end: records -> programs -> resolutions -> fixups -> patched ELF.
 //!
-//! This ties the pieces together without deciding where target BTF comes from: the caller
-//! passes searched [`Targets`] (vmlinux plus whichever modules its policy chose).
+//! This ties the pieces together: it groups the object's records by program (entry section
+//! plus the `.text` subprograms it calls, see [`crate::callgraph`]), chooses target BTFs from
+//! a [`CompositeBtf`] by a [`ModulePolicy`], runs the [`Engine`] and patches a copy of the
+//! object.
 
+use crate::BtfOrigin;
 use crate::btf::{Btf, BtfError};
+use crate::callgraph::{self, CallGraphError, ProgramCode, TEXT_SECTION};
 use crate::composite::{CompositeBtf, ModuleError, ParseReason};
 use crate::engine::{
-    Engine, EngineOptions, ReloError, Resolution, Targets, resolve_named, want_named_types,
-    want_record_types,
+    Engine, EngineOptions, ModuleRole, NamedSection, ProgramRecords, ReloError, Resolution,
+    Targets, essential_name, resolve_named, want_named_types, want_record_types,
 };
-use crate::ext::CoreRelo;
+use crate::ext::{CoreRelo, CoreReloKind};
 use crate::fixup::{Fixup, RelocationSite};
 use crate::named::elf::NamedSite;
 use crate::object::{BpfObject, ObjectError, PatchedObject};
@@ -18,8 +22,11 @@ use crate::patch::Patched;
 /// The resolution of one record, with where it applies.
 #[derive(Debug)]
 pub struct RecordResolution<'o> {
-    /// The program section (`kprobe/btrfs_getattr`, `.text`, ...).
+    /// The ELF section holding the instruction (`kprobe/btrfs_getattr`, `.text`, ...).
     pub section: &'o str,
+    /// The program whose binding decided it (its entry section); for a `.text` record no
+    /// program calls, `.text`.
+    pub program: &'o str,
     /// Record index, ELF section index and instruction index.
     pub site: RelocationSite,
     /// The record as stored in `.BTF.ext`.
@@ -39,18 +46,22 @@ pub struct RecordResolution<'o> {
 /// ```
 pub fn local_btf<'o>(object: &BpfObject<'o>) -> Result<Btf<'o>, LocalBtfError> {
     let bytes = object.btf().ok_or(LocalBtfError::Missing)?;
-    Btf::parse(bytes).map_err(LocalBtfError::Parse)
+    Btf::parse(bytes).map_err(|source| LocalBtfError::Parse { source })
 }
 
 /// The object's own BTF is missing or unreadable.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LocalBtfError {
     /// CO-RE needs the object's `.BTF` to know what the program was compiled against.
     #[error("the object has CO-RE records but no .BTF section")]
     Missing,
     /// `.BTF` is malformed.
-    #[error("the object's .BTF: {0}")]
-    Parse(#[source] BtfError),
+    #[error("the object's .BTF is malformed")]
+    Parse {
+        /// What the BTF reader says.
+        source: BtfError,
+    },
 }
 
 /// Declares every record's local type, and every named relocation's root type, to `targets`
@@ -85,9 +96,10 @@ pub struct NamedResolution<'o> {
 /// let bytes = std::fs::read("probe.o")?;
 /// let object = BpfObject::parse(&bytes)?;
 /// let local = pipeline::local_btf(&object)?;
-/// let selection = pipeline::select_targets(&composite, &object, &local, &ModulePolicy::default());
-/// let records = pipeline::resolve_object(&object, &local, &selection.targets, Default::default());
-/// let named = pipeline::resolve_named_object(&object, &selection.targets);
+/// let selection = pipeline::select_targets(&composite, &object, &local, &ModulePolicy::default())?;
+/// let records =
+///     pipeline::resolve_object(&object, &local, &selection.targets, &[], Default::default())?;
+/// let named = pipeline::resolve_named_object(&object, &selection.targets, &[]);
 /// let mut relocated = pipeline::apply(&object, &records)?;
 /// pipeline::apply_named(&object, &mut relocated.bytes, &named)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -95,9 +107,19 @@ pub struct NamedResolution<'o> {
 pub fn resolve_named_object<'o>(
     object: &BpfObject<'o>,
     targets: &Targets<'_>,
+    attach: &[AttachModule],
 ) -> Vec<NamedResolution<'o>> {
     let sites = object.named_relocations();
-    resolve_named(sites, targets)
+    let sections: Vec<NamedSection> = object
+        .program_sections()
+        .iter()
+        .map(|section| NamedSection {
+            section_index: section.index,
+            name: section.name.to_string(),
+            attach_modules: attach_modules(attach, section.name),
+        })
+        .collect();
+    resolve_named(sites, targets, &sections)
         .into_iter()
         .zip(sites)
         .map(|(result, named)| NamedResolution {
@@ -110,6 +132,15 @@ pub fn resolve_named_object<'o>(
         .collect()
 }
 
+/// The modules owning the attach target of the program in `section`.
+fn attach_modules(attach: &[AttachModule], section: &str) -> Vec<BtfOrigin> {
+    attach
+        .iter()
+        .filter(|attach| attach.section == section)
+        .map(|attach| BtfOrigin::module(&attach.module))
+        .collect()
+}
+
 /// Writes the named relocations' values into `bytes` (the output of [`apply`]) and removes
 /// their relocation entries, when every one resolved; otherwise the failures.
 pub fn apply_named(
@@ -117,98 +148,230 @@ pub fn apply_named(
     bytes: &mut [u8],
     resolutions: &[NamedResolution<'_>],
 ) -> Result<Vec<(RelocationSite, Patched)>, ApplyError> {
-    let failures: Vec<String> = resolutions
+    let failures: Vec<RecordFailure> = resolutions
         .iter()
         .filter_map(|resolution| {
             let error = resolution.result.as_ref().err()?;
-            Some(format!("{}: {error}", resolution.section))
+            Some(RecordFailure {
+                section: resolution.section.to_string(),
+                program: resolution.section.to_string(),
+                error: error.clone(),
+            })
         })
         .collect();
     if !failures.is_empty() {
-        return Err(ApplyError::Unresolved(failures));
+        return Err(ApplyError::Unresolved { failures });
     }
     let fixups: Vec<Fixup> = resolutions
         .iter()
         .filter_map(|resolution| resolution.result.as_ref().ok())
         .map(|resolution| resolution.fixup)
         .collect();
-    crate::named::elf::apply(object, bytes, &fixups)
-        .map_err(|error| ApplyError::Object(ObjectError::Named(error)))
+    crate::named::elf::apply(object, bytes, &fixups).map_err(|error| ApplyError::Object {
+        source: ObjectError::Named(error),
+    })
 }
 
-/// Resolves every record of `object`, in file order. Resolution never stops at the first
-/// error, so a caller can report all of them.
+/// The module that owns a program's attach target (from kallsyms): its candidates come right
+/// after vmlinux's for that program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachModule {
+    /// The program's entry section, e.g. `kprobe/btrfs_getattr`.
+    pub section: String,
+    /// The module, e.g. `btrfs`.
+    pub module: String,
+    /// The attach target's symbol, e.g. `btrfs_getattr`.
+    pub symbol: String,
+}
+
+/// One entry per program, with the records it contains (records of `.text` subprograms no
+/// program calls form one more group, named `.text`).
+fn program_records<'o>(
+    object: &BpfObject<'o>,
+    attach: &[AttachModule],
+) -> Result<(Vec<ProgramCode<'o>>, Vec<ProgramRecords>), CallGraphError> {
+    let code = callgraph::programs(object)?;
+    let records: Vec<_> = object.records().collect();
+    let mut programs: Vec<ProgramRecords> = code
+        .iter()
+        .map(|program| ProgramRecords {
+            name: program.section.to_string(),
+            attach_modules: attach_modules(attach, program.section),
+            records: records
+                .iter()
+                .filter(|record| {
+                    program.contains(record.site.section_index, record.site.insn_index)
+                })
+                .map(|record| (record.site, record.relo))
+                .collect(),
+        })
+        .collect();
+    let uncalled: Vec<_> = records
+        .iter()
+        .filter(|record| {
+            !code
+                .iter()
+                .any(|program| program.contains(record.site.section_index, record.site.insn_index))
+        })
+        .map(|record| (record.site, record.relo))
+        .collect();
+    if !uncalled.is_empty() {
+        programs.push(ProgramRecords {
+            name: TEXT_SECTION.to_string(),
+            attach_modules: Vec::new(),
+            records: uncalled,
+        });
+    }
+    Ok((code, programs))
+}
+
+/// Why an object's records could not be resolved at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResolveError {
+    /// Which code belongs to which program could not be worked out.
+    #[error("the object's call graph is malformed")]
+    CallGraph {
+        /// What is wrong.
+        source: CallGraphError,
+    },
+}
+
+/// Resolves every record of `object`, in file order, binding each local type once per
+/// program (see [`crate::engine`]). `attach` names the modules owning programs' attach
+/// targets. Resolution never stops at the first failed record, so a caller can report all.
+///
+/// ```no_run
+/// use core_reloc::btf::Btf;
+/// use core_reloc::engine::{EngineOptions, Targets};
+/// use core_reloc::object::BpfObject;
+/// use core_reloc::target::TargetBtf;
+/// use core_reloc::{BtfOrigin, pipeline};
+/// let bytes = std::fs::read("probe.bpf.o")?;
+/// let object = BpfObject::parse(&bytes)?;
+/// let local = pipeline::local_btf(&object)?;
+/// let vmlinux = Btf::from_file("/sys/kernel/btf/vmlinux")?;
+/// let mut targets = Targets::new(TargetBtf { origin: &BtfOrigin::Vmlinux, btf: &vmlinux });
+/// pipeline::want_object_types(&object, &local, &mut targets);
+/// targets.search();
+/// let resolutions = pipeline::resolve_object(&object, &local, &targets, &[], EngineOptions::default())?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn resolve_object<'o>(
     object: &BpfObject<'o>,
     local: &Btf<'_>,
     targets: &Targets<'_>,
+    attach: &[AttachModule],
     options: EngineOptions,
-) -> Vec<RecordResolution<'o>> {
+) -> Result<Vec<RecordResolution<'o>>, ResolveError> {
+    let (code, programs) =
+        program_records(object, attach).map_err(|source| ResolveError::CallGraph { source })?;
     let engine = Engine::new(local, targets, options);
-    object
-        .core_relocations()
+    let outcomes = engine.resolve_programs(&programs);
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| {
+            let section = object
+                .program_section(outcome.site.section_index)
+                .map_or(TEXT_SECTION, |section| section.name);
+            let program = outcome
+                .programs
+                .first()
+                .and_then(|&index| code.get(index))
+                .map_or(TEXT_SECTION, |program| program.section);
+            RecordResolution {
+                section,
+                program,
+                site: outcome.site,
+                record: outcome.record,
+                result: outcome.result,
+            }
+        })
+        .collect())
+}
+
+/// A record that has no fixup, with where it is.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{section}: {error}")]
+pub struct RecordFailure {
+    /// The ELF section holding the instruction.
+    pub section: String,
+    /// The program whose binding decided it.
+    pub program: String,
+    /// The engine's error.
+    pub error: ReloError,
+}
+
+/// The patched copy of `object`, when every record resolved; otherwise the failures.
+pub fn apply(
+    object: &BpfObject<'_>,
+    resolutions: &[RecordResolution<'_>],
+) -> Result<PatchedObject, ApplyError> {
+    let failures: Vec<RecordFailure> = failures(resolutions);
+    if !failures.is_empty() {
+        return Err(ApplyError::Unresolved { failures });
+    }
+    let fixups: Vec<Fixup> = resolutions
         .iter()
-        .flat_map(|group| {
-            let engine = &engine;
-            group.records.iter().map(move |record| RecordResolution {
-                section: group.section_name,
-                site: record.site,
-                record: record.relo,
-                result: engine.resolve(record.site, &record.relo),
+        .filter_map(|resolution| resolution.result.as_ref().ok())
+        .map(|resolution| resolution.fixup)
+        .collect();
+    object
+        .relocate(&fixups)
+        .map_err(|source| ApplyError::Object { source })
+}
+
+/// Every failed record of `resolutions`, in record order.
+pub fn failures(resolutions: &[RecordResolution<'_>]) -> Vec<RecordFailure> {
+    resolutions
+        .iter()
+        .filter_map(|resolution| {
+            let error = resolution.result.as_ref().err()?;
+            Some(RecordFailure {
+                section: resolution.section.to_string(),
+                program: resolution.program.to_string(),
+                error: error.clone(),
             })
         })
         .collect()
 }
 
-/// The relocated copy of `object`, when every record resolved; otherwise the failures.
-pub fn apply(
-    object: &BpfObject<'_>,
-    resolutions: &[RecordResolution<'_>],
-) -> Result<PatchedObject, ApplyError> {
-    let failures: Vec<String> = resolutions
-        .iter()
-        .filter_map(|resolution| resolution.result.as_ref().err())
-        .map(|error| format!("{}: {error}", section_of(resolutions, error.site)))
-        .collect();
-    if !failures.is_empty() {
-        return Err(ApplyError::Unresolved(failures));
-    }
-    let fixups: Vec<Fixup> = resolutions
-        .iter()
-        .filter_map(|resolution| resolution.result.as_ref().ok())
-        .map(|resolution| resolution.fixup)
-        .collect();
-    object.relocate(&fixups).map_err(ApplyError::Object)
-}
-
-fn section_of<'o>(resolutions: &[RecordResolution<'o>], site: RelocationSite) -> &'o str {
-    resolutions
-        .iter()
-        .find(|resolution| resolution.site == site)
-        .map_or("?", |resolution| resolution.section)
-}
-
-/// Why an object could not be relocated.
+/// Why an object could not be patched.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ApplyError {
-    /// Some records have no fixup; each line names one.
-    #[error("{} CO-RE relocation(s) failed:\n  {}", .0.len(), .0.join("\n  "))]
-    Unresolved(Vec<String>),
+    /// Some records have no fixup; each failure names one.
+    #[error("{} CO-RE relocation(s) failed:{}", failures.len(), list(failures))]
+    Unresolved {
+        /// The failed records.
+        failures: Vec<RecordFailure>,
+    },
     /// Patching the instructions failed.
-    #[error(transparent)]
-    Object(ObjectError),
+    #[error("patching the object failed")]
+    Object {
+        /// Why.
+        source: ObjectError,
+    },
 }
 
-/// Which module BTFs, beyond vmlinux, are searched for candidates.
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    items.iter().map(|item| format!("\n  {item}")).collect()
+}
+
+/// Which module BTFs, beyond vmlinux, are searched for candidates, and in which role.
 ///
-/// vmlinux always comes first and wins: a module is searched only for local type names that
-/// have no candidate in vmlinux (libbpf's rule).
+/// For each program, candidates come in tiers and only the first tier that has any
+/// candidate for a type takes part: vmlinux; the module owning the program's attach target
+/// (`attach_targets`); modules named in `explicit`; modules found by the on-miss search
+/// (`search_on_miss`) or, with `all_modules`, every module.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModulePolicy {
-    /// Modules to search, each with why (explicitly named, owner of an attach target, ...).
-    pub modules: Vec<(String, ParseReason)>,
-    /// For local type names vmlinux lacks, probe every module's strings and search those
-    /// that have the name.
+    /// Modules the user named.
+    pub explicit: Vec<String>,
+    /// Modules owning programs' attach targets.
+    pub attach_targets: Vec<AttachModule>,
+    /// For local types with no candidate in a program's earlier tiers, probe every module's
+    /// strings and search those that have the name.
     pub search_on_miss: bool,
     /// Search every module (parses them all: slow, for users who ask for it).
     pub all_modules: bool,
@@ -227,7 +390,7 @@ pub struct Selection<'c> {
 /// the policy needs.
 ///
 /// ```no_run
-/// use core_reloc::composite::{CompositeBtf, ParseReason};
+/// use core_reloc::composite::CompositeBtf;
 /// use core_reloc::object::BpfObject;
 /// use core_reloc::pipeline::{self, ModulePolicy};
 /// let composite = CompositeBtf::from_sys()?;
@@ -235,11 +398,11 @@ pub struct Selection<'c> {
 /// let object = BpfObject::parse(&bytes)?;
 /// let local = pipeline::local_btf(&object)?;
 /// let policy = ModulePolicy {
-///     modules: vec![("btrfs".into(), ParseReason::Requested)],
+///     explicit: vec!["btrfs".into()],
 ///     search_on_miss: true,
-///     all_modules: false,
+///     ..ModulePolicy::default()
 /// };
-/// let selection = pipeline::select_targets(&composite, &object, &local, &policy);
+/// let selection = pipeline::select_targets(&composite, &object, &local, &policy)?;
 /// assert!(selection.module_failures.is_empty());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -248,44 +411,65 @@ pub fn select_targets<'c>(
     object: &BpfObject<'_>,
     local: &Btf<'_>,
     policy: &ModulePolicy,
-) -> Selection<'c> {
+) -> Result<Selection<'c>, ResolveError> {
     let mut targets = Targets::new(composite.vmlinux_target());
     want_object_types(object, local, &mut targets);
     let mut failures = Vec::new();
-    let mut added: Vec<String> = Vec::new();
+    let mut failed: Vec<String> = Vec::new();
     let mut add = |targets: &mut Targets<'c>,
                    name: &str,
+                   role: ModuleRole,
                    reason: ParseReason,
                    failures: &mut Vec<ModuleError>| {
-        if added.iter().any(|done| done == name) {
+        if failed.iter().any(|done| done == name) {
             return;
         }
-        added.push(name.to_string());
         match composite.module_target_for(name, reason) {
-            Ok(target) => targets.add_module(target),
+            Ok(target) => targets.add_module(target, role),
             Err(error) => {
                 log::warn!("{error}");
+                failed.push(name.to_string());
                 failures.push(error);
             }
         }
     };
-    for (name, reason) in &policy.modules {
-        add(&mut targets, name, reason.clone(), &mut failures);
+    for attach in &policy.attach_targets {
+        let reason = ParseReason::AttachTarget {
+            symbol: attach.symbol.clone(),
+        };
+        add(
+            &mut targets,
+            &attach.module,
+            ModuleRole::AttachTarget,
+            reason,
+            &mut failures,
+        );
+    }
+    for name in &policy.explicit {
+        add(
+            &mut targets,
+            name,
+            ModuleRole::Explicit,
+            ParseReason::Requested,
+            &mut failures,
+        );
     }
     if policy.all_modules {
         let names: Vec<String> = composite.module_names().map(str::to_string).collect();
         for name in names {
+            let reason = ParseReason::Other("all modules".into());
             add(
                 &mut targets,
                 &name,
-                ParseReason::Other("all modules".into()),
+                ModuleRole::Searched,
+                reason,
                 &mut failures,
             );
         }
     }
     targets.search();
     if policy.search_on_miss {
-        let missing: Vec<String> = targets.unresolved_names().map(str::to_string).collect();
+        let missing = missing_names(object, local, &targets, &policy.attach_targets)?;
         if !missing.is_empty() {
             // One read of each module's strings answers every missing name.
             let probe = composite.probe_many(&missing);
@@ -295,14 +479,66 @@ pub fn select_targets<'c>(
                     let reason = ParseReason::TypeSearch {
                         type_name: type_name.clone(),
                     };
-                    add(&mut targets, &module, reason, &mut failures);
+                    add(
+                        &mut targets,
+                        &module,
+                        ModuleRole::Searched,
+                        reason,
+                        &mut failures,
+                    );
                 }
             }
             targets.search();
         }
     }
-    Selection {
+    Ok(Selection {
         targets,
         module_failures: failures,
+    })
+}
+
+/// Local type names that some program has no candidate for in vmlinux, its attach-target
+/// module or the explicit modules: what the on-miss search looks for.
+fn missing_names(
+    object: &BpfObject<'_>,
+    local: &Btf<'_>,
+    targets: &Targets<'_>,
+    attach: &[AttachModule],
+) -> Result<Vec<String>, ResolveError> {
+    let (_, programs) =
+        program_records(object, attach).map_err(|source| ResolveError::CallGraph { source })?;
+    let mut missing: Vec<String> = Vec::new();
+    for program in &programs {
+        for (_, record) in &program.records {
+            if record.kind == CoreReloKind::TypeIdLocal {
+                continue;
+            }
+            let Ok(ty) = local.type_by_id(crate::btf::TypeId(record.type_id)) else {
+                continue;
+            };
+            let Ok(name) = local.name(&ty) else { continue };
+            if name.is_empty()
+                || targets.has_unsearched_candidate(name, ty.kind(), &program.attach_modules)
+            {
+                continue;
+            }
+            missing.push(essential_name(name).to_string());
+        }
     }
+    for named in object.named_relocations() {
+        let section = object
+            .program_section(named.site.section_index)
+            .map_or("", |section| section.name);
+        let reloc = &named.reloc;
+        if !targets.has_unsearched_candidate(
+            &reloc.type_name,
+            reloc.type_kind,
+            &attach_modules(attach, section),
+        ) {
+            missing.push(essential_name(&reloc.type_name).to_string());
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    Ok(missing)
 }

@@ -13,7 +13,7 @@ use core_reloc::btf_file::BtfFileError;
 use core_reloc::composite::{
     CompositeBtf, CompositeError, CompositeSource, ModuleError, ModuleState, ParseReason,
 };
-use core_reloc::engine::Targets;
+use core_reloc::engine::{ModuleRole, Targets};
 
 // ---- a logger that records warnings, to check that failures are reported (once) ----
 
@@ -505,8 +505,11 @@ fn origins_and_targets() {
 
     // Feeding the engine: vmlinux first, then the modules that were brought in.
     let mut targets = Targets::new(kernel.vmlinux_target());
-    targets.add_module(kernel.module_target("btrfs").unwrap());
-    targets.add_module(kernel.target(&BtfOrigin::module("xfs")).unwrap());
+    targets.add_module(kernel.module_target("btrfs").unwrap(), ModuleRole::Explicit);
+    targets.add_module(
+        kernel.target(&BtfOrigin::module("xfs")).unwrap(),
+        ModuleRole::Explicit,
+    );
     targets.want("btrfs_inode", Kind::Struct);
     targets.want("shared_name", Kind::Struct);
     targets.want("task_struct", Kind::Struct);

@@ -63,7 +63,14 @@ pub const RUST_NAMED_HOST_TASK: &str = "host_task_named";
 
 /// The objects whose kernel accesses are named relocations only (no `.BTF.ext` CO-RE
 /// records), which libbpf cannot load.
-pub const NAMED_OBJECTS: &[&str] = &[RUST_NAMED_BTRFS, RUST_NAMED_HOST_TASK];
+pub const NAMED_OBJECTS: &[&str] = &[
+    RUST_NAMED_BTRFS,
+    RUST_NAMED_HOST_TASK,
+    RUST_NAMED_BTRFS_FENTRY,
+];
+/// Pure Rust (named relocations, direct loads): same programs and maps as
+/// [`RUST_BTRFS_FENTRY`], without the C shim.
+pub const RUST_NAMED_BTRFS_FENTRY: &str = "btrfs_fentry_named";
 
 /// Every object `cargo xtask build-ebpf` produces with `.BTF.ext` CO-RE records (the libbpf
 /// differentials run on these); [`NAMED_OBJECTS`] are the others, and it also builds

@@ -91,3 +91,39 @@ fn a_module_that_does_not_fit_fails_alone_with_the_type_named() {
     );
     assert!(kernel.module("btrfs").is_ok());
 }
+
+#[test]
+fn a_module_missing_from_the_btf_directory_comes_from_the_tree() {
+    // A /sys/kernel/btf-like directory without the test module, and a module tree with it
+    // (xz-compressed) and with btrfs, which the directory has too and keeps.
+    let root = workspace().join("target/tmp/composite_dir_and_tree");
+    let (dir, tree) = (root.join("btf"), root.join("modules"));
+    let _ = fs::remove_dir_all(&root);
+    fs::create_dir_all(&dir).unwrap();
+    fs::create_dir_all(tree.join("extra")).unwrap();
+    fs::create_dir_all(tree.join("kernel/fs/btrfs")).unwrap();
+    let btf = kernels().join("6.12/btf");
+    fs::copy(btf.join("vmlinux"), dir.join("vmlinux")).unwrap();
+    fs::copy(btf.join("btrfs"), dir.join("btrfs")).unwrap();
+    fs::copy(
+        kernels().join("6.12/modules/btrfs.ko"),
+        tree.join("kernel/fs/btrfs/btrfs.ko"),
+    )
+    .unwrap();
+    let ko = tree.join(format!("extra/{MODULE}.ko"));
+    fs::copy(kmod(1), &ko).unwrap();
+    let status = std::process::Command::new("xz")
+        .args(["-f", "-q"])
+        .arg(&ko)
+        .status()
+        .expect("xz runs");
+    assert!(status.success());
+
+    let kernel = CompositeBtf::from_dir_and_tree(&dir, &tree).unwrap();
+    assert_eq!(kernel.module_names().collect::<Vec<_>>(), ["btrfs", MODULE]);
+    assert_eq!(record_size(kernel.module(MODULE).unwrap()), 56);
+    assert_eq!(
+        kernel.module("btrfs").unwrap().bytes(),
+        &fs::read(btf.join("btrfs")).unwrap()[..]
+    );
+}

@@ -24,7 +24,7 @@ fn relocate(series: &str, object: &str) -> Report {
 fn values(reports: &[Report]) -> BTreeMap<(CoreReloKind, String), Option<u64>> {
     let mut values = BTreeMap::new();
     for fixup in reports.iter().flat_map(|report| &report.fixups) {
-        let previous = values.insert((fixup.kind, fixup.access.clone()), fixup.new);
+        let previous = values.insert((fixup.kind, fixup.access.to_string()), fixup.new);
         assert!(
             previous.is_none_or(|previous| previous == fixup.new),
             "{fixup}: two values in one object set"

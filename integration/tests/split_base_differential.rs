@@ -104,6 +104,7 @@ fn real_modules_distill_and_relocate_like_libbpf() {
     let modules = modules(&older, &newer);
     assert!(modules.len() > 20, "only {} modules", modules.len());
     let mut onto_newer = 0;
+    let mut onto_older = 0;
     for name in &modules {
         let module = read(&older.join(name));
         let outcomes = compare(name, &module, &old_vmlinux, &targets);
@@ -117,15 +118,40 @@ fn real_modules_distill_and_relocate_like_libbpf() {
         if outcomes[1] == Outcome::Same {
             onto_newer += 1;
         }
-        println!("{name}: distill same, onto {:?}", &outcomes[1..]);
+        // And the other way: the guests' module distilled, relocated onto the older ABI.
+        let newer_module = read(&newer.join(name));
+        let back = compare(
+            name,
+            &newer_module,
+            &new_vmlinux,
+            &[("6.12 (older)", &old_vmlinux)],
+        );
+        assert_eq!(
+            back[0],
+            Outcome::Same,
+            "{name} (newer ABI): distill refused by both"
+        );
+        if back[1] == Outcome::Same {
+            onto_older += 1;
+        }
+        println!(
+            "{name}: distill same, onto {:?}, newer onto older {:?}",
+            &outcomes[1..],
+            back[1]
+        );
     }
     println!(
-        "{} modules of {KMOD_KERNEL}: {onto_newer} relocated onto the 6.12 guest vmlinux identically",
+        "{} modules of {KMOD_KERNEL}: {onto_newer} relocated onto the 6.12 guest vmlinux identically; \
+         {onto_older} of the guests' onto {KMOD_KERNEL}'s",
         modules.len()
     );
     assert!(
         onto_newer > 20,
         "only {onto_newer} modules relocated onto the newer ABI"
+    );
+    assert!(
+        onto_older > 20,
+        "only {onto_older} modules relocated onto the older ABI"
     );
 }
 

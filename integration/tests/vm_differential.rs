@@ -28,7 +28,7 @@ fn btrfs_programs_relocate_like_libbpf_against_the_live_kernel() {
                         section: fixup.section.clone(),
                         insn_index: fixup.insn,
                         kind: fixup.kind,
-                        access: fixup.access.clone(),
+                        access: fixup.access.to_string(),
                         new_val: fixup.new,
                     })
                     .collect()

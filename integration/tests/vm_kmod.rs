@@ -18,7 +18,7 @@ use aya::maps::{Array, MapData};
 use aya::programs::KProbe;
 use core_reloc::btf::Btf;
 use core_reloc::split_base::relocate_split;
-use core_reloc_loader::Loader;
+use core_reloc_loader::{KernelBtf, Loader};
 use integration::programs::{self, CrtSeen};
 use integration::{KMOD_DIR, guest};
 use object::{Object, ObjectSection};
@@ -120,10 +120,50 @@ fn check_variant(variant: u32) -> (u64, u64) {
         ours.len()
     );
 
+    // Through /sys/kernel/btf/<module> (the kernel's relocation), then as if that entry were
+    // missing: the module's BTF read from the .ko and relocated by us (KernelBtf::Files).
+    let sysfs_loader = {
+        let mut loader = Loader::new();
+        loader.with_module_btf(MODULE);
+        loader
+    };
+    let file_loader = {
+        let mut loader = Loader::new();
+        loader
+            .kernel_btf(KernelBtf::Files {
+                vmlinux: "/sys/kernel/btf/vmlinux".into(),
+                modules: vec![(MODULE.to_string(), path.clone())],
+            })
+            .with_module_btf(MODULE);
+        loader
+    };
+    let mut layout = None;
+    for (how, loader) in [("sysfs", &sysfs_loader), ("the .ko", &file_loader)] {
+        let input = 4242 + u64::from(variant) + layout.map_or(0, |_| 100);
+        let (seen, module) = observe(loader, input);
+        println!("variant {variant} via {how}: module {module:?}, program {seen:?}");
+        assert_eq!(value(&module, "variant"), u64::from(variant));
+        assert_eq!(seen.runs, 1, "via {how}");
+        assert_eq!(seen.input, input, "via {how}");
+        assert_eq!(seen.id, value(&module, "id"), "via {how}");
+        assert_eq!(seen.tag, value(&module, "tag"), "via {how}");
+        assert_eq!(seen.value, value(&module, "value"), "via {how}");
+        assert_eq!(seen.value, input, "via {how}");
+        assert_eq!(seen.calls, value(&module, "calls"), "via {how}");
+        assert_eq!(seen.size, value(&module, "size"), "via {how}");
+        assert_eq!(seen.off_value, value(&module, "off_value"), "via {how}");
+        layout = Some((value(&module, "size"), value(&module, "off_value")));
+    }
+    unload();
+    layout.unwrap()
+}
+
+/// Loads the observing program with `loader`, writes `input` to the module's /proc file and
+/// returns what the program read and what the module reports.
+fn observe(loader: &Loader, input: u64) -> (CrtSeen, Vec<(String, u64)>) {
     let guest = guest();
     let bytes = fs::read(guest.object(programs::C_TESTMOD_OBSERVE)).unwrap();
-    let (mut ebpf, report) = Loader::new()
-        .with_module_btf(MODULE)
+    let (mut ebpf, report) = loader
         .load_with(&bytes, &mut aya::EbpfLoader::new())
         .unwrap_or_else(|e| panic!("{}: {e}", programs::C_TESTMOD_OBSERVE));
     assert!(report.modules.iter().any(|m| m.name == MODULE));
@@ -134,29 +174,11 @@ fn check_variant(variant: u32) -> (u64, u64) {
         .unwrap();
     kprobe.load().unwrap();
     kprobe.attach(programs::TESTMOD_OBSERVE_TARGET, 0).unwrap();
-
-    let input = 4242 + u64::from(variant);
     fs::write(PROC_FILE, input.to_string()).unwrap();
     let module = reported();
-    let seen: CrtSeen = {
-        let map = ebpf.map(programs::TESTMOD_SEEN_MAP).unwrap();
-        let array: Array<&MapData, CrtSeen> = Array::try_from(map).unwrap();
-        array.get(&0, 0).unwrap()
-    };
-    println!("variant {variant}: module {module:?}, program {seen:?}");
-    assert_eq!(value(&module, "variant"), u64::from(variant));
-    assert_eq!(seen.runs, 1);
-    assert_eq!(seen.input, input);
-    assert_eq!(seen.id, value(&module, "id"));
-    assert_eq!(seen.tag, value(&module, "tag"));
-    assert_eq!(seen.value, value(&module, "value"));
-    assert_eq!(seen.value, input);
-    assert_eq!(seen.calls, value(&module, "calls"));
-    assert_eq!(seen.size, value(&module, "size"));
-    assert_eq!(seen.off_value, value(&module, "off_value"));
-    drop(ebpf);
-    unload();
-    (value(&module, "size"), value(&module, "off_value"))
+    let map = ebpf.map(programs::TESTMOD_SEEN_MAP).unwrap();
+    let array: Array<&MapData, CrtSeen> = Array::try_from(map).unwrap();
+    (array.get(&0, 0).unwrap(), module)
 }
 
 #[test]

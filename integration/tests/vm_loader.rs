@@ -148,7 +148,10 @@ fn missing_type_is_poisoned_and_explained_in_words() {
     let core_reloc_loader::LoadError::PoisonedRelocation { site, .. } = &error else {
         panic!("not diagnosed as a poisoned relocation: {error}");
     };
-    assert_eq!(site.access, "struct core_reloc_no_such_type.no_such_field");
+    assert_eq!(
+        site.access.to_string(),
+        "struct core_reloc_no_such_type.no_such_field"
+    );
     assert!(
         error
             .to_string()

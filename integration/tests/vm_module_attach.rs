@@ -62,6 +62,12 @@ fn rust_fentry_and_fexit_on_btrfs_functions_read_what_stat_sees() {
     check_fentry_and_fexit(programs::RUST_BTRFS_FENTRY);
 }
 
+#[test]
+#[ignore = "needs the QEMU guest: cargo xtask vm"]
+fn pure_rust_fentry_and_fexit_with_named_relocations_read_what_stat_sees() {
+    check_fentry_and_fexit(programs::RUST_NAMED_BTRFS_FENTRY);
+}
+
 fn check_fentry_and_fexit(object: &str) {
     let guest = guest();
     let mut loaded = load(&guest, &Loader::new(), object);

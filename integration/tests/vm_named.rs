@@ -77,6 +77,6 @@ fn without_module_btf_named_reads_are_poisoned_and_explained() {
     let core_reloc_loader::LoadError::PoisonedRelocation { site, .. } = &error else {
         panic!("not diagnosed as a poisoned relocation: {error}");
     };
-    assert_eq!(site.access, "struct btrfs_inode.vfs_inode");
+    assert_eq!(site.access.to_string(), "struct btrfs_inode.vfs_inode");
     assert!(error.to_string().contains("btrfs"), "{error}");
 }

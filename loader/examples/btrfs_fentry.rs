@@ -6,10 +6,12 @@
 //! Run it (as root, on a kernel with btrfs loaded; `cargo xtask build-ebpf` builds the programs):
 //!
 //! ```text
-//! cargo run -p core-reloc-loader --example btrfs_fentry -- target/ebpf/btrfs_fentry_rs /mnt/btrfs/a /mnt/btrfs/sub/b
+//! cargo run -p core-reloc-loader --example btrfs_fentry -- target/ebpf/btrfs_fentry_named /mnt/btrfs/a /mnt/btrfs/sub/b
 //! ```
 //!
-//! The programs are `ebpf-tests/rust/src/btrfs_fentry_rs.rs` (aya-ebpf): fentry on
+//! The programs are `ebpf-tests/rust-named/src/btrfs_fentry_named.rs` (aya-ebpf and
+//! `core-reloc-ebpf`, no C: every read is a direct load at a named-relocation offset), or the
+//! same programs with a C shim (`btrfs_fentry_rs`) or in C (`btrfs_fentry.bpf.o`): fentry on
 //! `btrfs_get_delayed_node(struct btrfs_inode *)`, which stat(2) reaches when the inode is not
 //! cached, and fexit on `btrfs_getattr`. aya 0.16 cannot load either (their targets are module
 //! functions); `Loader::load_module_aware` loads them with the btrfs module's BTF object and

@@ -1,9 +1,11 @@
 //! Typed errors of the loader; each keeps its cause and names the module, type or field.
+//! A message never repeats its `source()`: print the chain (as the `core-reloc` tool does) for
+//! the whole story.
 
 use core_reloc::composite::{CompositeError, ModuleError};
 use core_reloc::kallsyms::KallsymsError;
 use core_reloc::object::ObjectError;
-use core_reloc::pipeline::LocalBtfError;
+use core_reloc::pipeline::{ApplyError, LocalBtfError, ResolveError};
 
 use crate::report::{Failure, PoisonedSite, Warning};
 
@@ -11,7 +13,7 @@ use crate::report::{Failure, PoisonedSite, Warning};
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The object file could not be read.
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}")]
     ReadObject {
         /// The file.
         path: std::path::PathBuf,
@@ -20,26 +22,40 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// The ELF object is malformed.
-    #[error("the object: {0}")]
+    #[error("the object is malformed")]
     Object(#[from] ObjectError),
     /// The object's own BTF is missing or malformed.
     #[error(transparent)]
     LocalBtf(#[from] LocalBtfError),
     /// The kernel's BTF (vmlinux) could not be opened.
-    #[error("kernel BTF: {0}")]
+    #[error("the kernel's BTF could not be opened")]
     KernelBtf(#[from] CompositeError),
     /// A module named with `with_module_btf` has no usable BTF.
-    #[error("module named with with_module_btf: {0}")]
+    #[error("module {} (named with with_module_btf) cannot be used", .0.module())]
     Module(#[source] ModuleError),
-    /// `/proc/kallsyms` (or the text given instead) could not be read or parsed.
-    #[error("kallsyms: {0}")]
-    Kallsyms(String),
+    /// `/proc/kallsyms` could not be read.
+    #[error("reading {path}")]
+    Kallsyms {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// A kallsyms line is malformed.
     #[error(transparent)]
     KallsymsLine(#[from] KallsymsError),
-    /// CO-RE relocations failed; each names its record, section, instruction and access.
-    #[error("{} CO-RE relocation(s) failed:{}", .0.len(), list(.0))]
-    Relocation(Vec<Failure>),
+    /// CO-RE relocations failed; each keeps the engine's error with its program and section.
+    #[error("{} CO-RE relocation(s) failed:{}", failures.len(), list(failures))]
+    Relocation {
+        /// The failed relocations, in record order.
+        failures: Vec<Failure>,
+    },
+    /// Which code belongs to which program could not be worked out.
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    /// Patching the relocated object failed.
+    #[error(transparent)]
+    Apply(ApplyError),
     /// In strict mode, a warning is an error.
     #[error("strict mode: {0}")]
     Strict(Box<Warning>),
@@ -64,7 +80,7 @@ pub enum LoadError {
     #[error(transparent)]
     ModuleLoad(#[from] crate::ModuleLoadError),
     /// Loading a program failed for another reason.
-    #[error("program {program}: {source}")]
+    #[error("program {program} failed to load")]
     Program {
         /// The program's name.
         program: String,

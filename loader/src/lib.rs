@@ -13,7 +13,14 @@
 //!
 //! Module BTF is parsed lazily: only modules named with [`Loader::with_module_btf`], modules
 //! that own a program's attach target (found in `/proc/kallsyms`), and, when a local type
-//! has no candidate in vmlinux, modules whose BTF strings contain its name.
+//! has no candidate in those, modules whose BTF strings contain its name.
+//!
+//! For each program (an entry section and the `.text` subprograms it calls) a local type binds
+//! to one kernel type, taken from the first of these tiers that has any candidate: vmlinux,
+//! the module owning that program's attach target, the modules named explicitly, the modules
+//! the on-miss search found. So a kprobe on an e1000 function reads e1000's
+//! `struct e1000_adapter` even when e1000e, which has its own, is named too; two candidates
+//! of one tier that disagree are an ambiguity error (see [`core_reloc::engine`]).
 //!
 //! # Examples
 //!
@@ -84,12 +91,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use core_reloc::btf::Btf;
-use core_reloc::composite::{CompositeBtf, ParseReason};
+use core_reloc::composite::CompositeBtf;
 use core_reloc::engine::{EngineOptions, ReloError, Resolution, essential_name};
 use core_reloc::kallsyms::{self, SymbolOwner};
 use core_reloc::object::BpfObject;
 use core_reloc::patch::Patched;
-use core_reloc::pipeline::{self, ModulePolicy, NamedResolution, RecordResolution};
+use core_reloc::pipeline::{self, AttachModule, ModulePolicy, NamedResolution, RecordResolution};
 
 pub use error::LoadError;
 pub use module_load::{Attachment, BtfProgram, ModuleEbpf, ModuleLoadError};
@@ -162,6 +169,17 @@ pub enum KernelBtf {
         /// The module tree.
         tree: PathBuf,
     },
+    /// A directory laid out like `/sys/kernel/btf`, and a `/lib/modules/<release>` tree whose
+    /// `*.ko[.xz|.zst]` stand in for the modules the directory lacks
+    /// ([`CompositeBtf::from_dir_and_tree`]): on the running kernel, a module whose
+    /// `/sys/kernel/btf` entry is missing (the kernel dropped its BTF) is read from its `.ko`,
+    /// relocated onto vmlinux first when it carries a distilled base (`.BTF.base`).
+    DirectoryAndTree {
+        /// The directory, e.g. `/sys/kernel/btf`.
+        dir: PathBuf,
+        /// The module tree, e.g. `/lib/modules/<release>`.
+        tree: PathBuf,
+    },
     /// An already opened composite, shared between loaders. It is never re-listed: modules
     /// it does not have stay unknown.
     Shared(Arc<CompositeBtf>),
@@ -181,6 +199,9 @@ impl KernelBtf {
             )?),
             KernelBtf::ModuleTree { vmlinux, tree } => {
                 Arc::new(CompositeBtf::from_module_tree(vmlinux, tree)?)
+            }
+            KernelBtf::DirectoryAndTree { dir, tree } => {
+                Arc::new(CompositeBtf::from_dir_and_tree(dir, tree)?)
             }
             KernelBtf::Shared(composite) => composite.clone(),
         })
@@ -303,8 +324,10 @@ impl Loader {
         }
     }
 
-    /// Searches `module`'s BTF (`/sys/kernel/btf/<module>`) for types vmlinux lacks. A module
-    /// the kernel's BTF does not list yet is looked for again on the next relocation.
+    /// Searches `module`'s BTF (`/sys/kernel/btf/<module>`) for types vmlinux lacks. Its
+    /// candidates come after vmlinux's and after the module owning a program's attach target,
+    /// before those of modules found by the on-miss search. A module the kernel's BTF does
+    /// not list yet is looked for again on the next relocation.
     ///
     /// # Examples
     ///
@@ -533,9 +556,9 @@ impl Loader {
         let mut report = Report::default();
 
         let mut policy = ModulePolicy {
-            modules: Vec::new(),
             search_on_miss: self.search.misses(),
             all_modules: self.search == ModuleSearch::All,
+            ..ModulePolicy::default()
         };
         for module in &self.modules {
             if !composite.has_module(module) {
@@ -545,18 +568,15 @@ impl Loader {
                     },
                 ));
             }
-            policy
-                .modules
-                .push((module.clone(), ParseReason::Requested));
+            policy.explicit.push(module.clone());
         }
         for owner in owners {
             if composite.has_module(&owner.module) {
-                policy.modules.push((
-                    owner.module,
-                    ParseReason::AttachTarget {
-                        symbol: owner.symbol,
-                    },
-                ));
+                policy.attach_targets.push(AttachModule {
+                    section: owner.section,
+                    module: owner.module,
+                    symbol: owner.symbol,
+                });
             } else {
                 report.warnings.push(Warning::AttachModuleWithoutBtf {
                     section: owner.section,
@@ -565,7 +585,7 @@ impl Loader {
             }
         }
 
-        let selection = pipeline::select_targets(composite, &object, &local, &policy);
+        let selection = pipeline::select_targets(composite, &object, &local, &policy)?;
         for failure in &selection.module_failures {
             if self.modules.iter().any(|module| module == failure.module()) {
                 return Err(LoadError::Module(failure.clone()));
@@ -578,18 +598,25 @@ impl Loader {
         let options = EngineOptions {
             strict_module_type_ids: self.strict,
         };
-        let resolutions = pipeline::resolve_object(&object, &local, &selection.targets, options);
-        let named = pipeline::resolve_named_object(&object, &selection.targets);
+        let resolutions = pipeline::resolve_object(
+            &object,
+            &local,
+            &selection.targets,
+            &policy.attach_targets,
+            options,
+        )?;
+        let named =
+            pipeline::resolve_named_object(&object, &selection.targets, &policy.attach_targets);
         let entries = entries(&local, &resolutions, &named);
         let failures = failures(&entries);
         if !failures.is_empty() {
-            return Err(LoadError::Relocation(failures));
+            return Err(LoadError::Relocation { failures });
         }
         let apply_error = |error| match error {
-            pipeline::ApplyError::Object(error) => LoadError::Object(error),
-            pipeline::ApplyError::Unresolved(lines) => {
-                LoadError::Relocation(lines.into_iter().map(Failure::from_message).collect())
-            }
+            pipeline::ApplyError::Unresolved { failures } => LoadError::Relocation {
+                failures: failures.into_iter().map(Failure::from).collect(),
+            },
+            error => LoadError::Apply(error),
         };
         let mut relocated = pipeline::apply(&object, &resolutions).map_err(apply_error)?;
         let named_outcomes =
@@ -740,9 +767,15 @@ impl Loader {
     /// # Ok::<(), core_reloc_loader::LoadError>(())
     /// ```
     pub fn module_attachments(&self, bytes: &[u8]) -> Result<Vec<Attachment>, LoadError> {
+        // Relocated first, as for loading: named relocations are undefined symbols until then.
+        let relocated = self.relocate(bytes)?;
         let kallsyms = self.kallsyms_text()?;
         let composite = self.composite()?;
-        Ok(module_load::planned(bytes, &composite, &kallsyms)?)
+        Ok(module_load::planned(
+            &relocated.bytes,
+            &composite,
+            &kallsyms,
+        )?)
     }
 
     /// The kallsyms text attach targets are looked up in; empty for [`KallsymsSource::None`].
@@ -751,7 +784,10 @@ impl Loader {
             KallsymsSource::None => "".into(),
             KallsymsSource::Text(text) => text.clone(),
             KallsymsSource::Proc => std::fs::read_to_string("/proc/kallsyms")
-                .map_err(|error| LoadError::Kallsyms(format!("/proc/kallsyms: {error}")))?
+                .map_err(|source| LoadError::Kallsyms {
+                    path: "/proc/kallsyms".into(),
+                    source,
+                })?
                 .into(),
         })
     }
@@ -927,6 +963,8 @@ fn read_object(path: &Path) -> Result<Vec<u8>, LoadError> {
 /// sees it.
 struct Entry<'a> {
     section: &'a str,
+    /// The program whose binding decided it (its entry section).
+    program: &'a str,
     site: core_reloc::fixup::RelocationSite,
     kind: core_reloc::ext::CoreReloKind,
     /// The root type's essential name.
@@ -944,6 +982,7 @@ fn entries<'a>(
 ) -> Vec<Entry<'a>> {
     let records = records.iter().map(|resolution| Entry {
         section: resolution.section,
+        program: resolution.program,
         site: resolution.site,
         kind: resolution.record.kind,
         type_name: local
@@ -956,6 +995,7 @@ fn entries<'a>(
     });
     let named = named.iter().map(|resolution| Entry {
         section: resolution.section,
+        program: resolution.section,
         site: resolution.named.site,
         kind: resolution.named.reloc.kind,
         type_name: essential_name(&resolution.named.reloc.type_name).to_string(),
@@ -970,7 +1010,11 @@ fn failures(entries: &[Entry<'_>]) -> Vec<Failure> {
         .iter()
         .filter_map(|entry| {
             let error: &ReloError = entry.result.as_ref().err()?;
-            Some(Failure::from_engine(entry.section, error))
+            Some(Failure {
+                section: entry.section.to_string(),
+                program: entry.program.to_string(),
+                error: error.clone(),
+            })
         })
         .collect()
 }
@@ -994,6 +1038,7 @@ fn fixup_reports(
             Some(FixupReport {
                 record_index: entry.site.record_index,
                 section: entry.section.to_string(),
+                program: entry.program.to_string(),
                 insn: entry.site.insn_index,
                 kind: entry.kind,
                 symbol: entry.symbol.map(str::to_string),

@@ -4,8 +4,9 @@
 use std::fmt;
 
 use core_reloc::composite::{CompositeStats, ParseReason};
-use core_reloc::engine::{CandidateReport, ReloError, ReloErrorKind};
+use core_reloc::engine::{AccessPath, CandidateReport, RawSpec, ReloError, TypeName};
 use core_reloc::ext::CoreReloKind;
+use core_reloc::pipeline::RecordFailure;
 use core_reloc::target::TargetRef;
 
 /// One CO-RE relocation as applied.
@@ -13,8 +14,10 @@ use core_reloc::target::TargetRef;
 pub struct FixupReport {
     /// Index of the record among all of the object's records.
     pub record_index: usize,
-    /// Program section, e.g. `kprobe/btrfs_getattr`.
+    /// The section holding the instruction, e.g. `kprobe/btrfs_getattr` or `.text`.
     pub section: String,
+    /// The program whose binding decided it (its entry section).
+    pub program: String,
     /// Instruction index in that section.
     pub insn: usize,
     /// The relocation kind.
@@ -23,18 +26,19 @@ pub struct FixupReport {
     /// the symbol; `None` for a `.BTF.ext` record.
     pub symbol: Option<String>,
     /// The local root type, e.g. `struct btrfs_inode`.
-    pub local_type: String,
-    /// The access string, e.g. `0:3:1`; for a named relocation, the symbol.
-    pub spec: String,
-    /// The access in words, e.g. `struct btrfs_inode.vfs_inode.i_ino`.
-    pub access: String,
+    pub local_type: TypeName,
+    /// The access string, e.g. `0:3:1`; empty for a named relocation (see `symbol`).
+    pub spec: RawSpec,
+    /// The access, e.g. `struct btrfs_inode.vfs_inode.i_ino`.
+    pub access: AccessPath,
     /// The target type and where it was found; `None` when nothing matched.
     pub target: Option<TargetRef>,
     /// The value the instruction held.
     pub old: u64,
     /// The value written; `None` when the instruction was poisoned.
     pub new: Option<u64>,
-    /// Every candidate considered, with its origin and whether it matched (and why not).
+    /// The candidates of the tier that took part, with origin, score and why each did not
+    /// match this record.
     pub candidates: Vec<CandidateReport>,
     /// When nothing was found: modules whose BTF has the type but were not searched.
     pub unsearched_modules: Vec<String>,
@@ -51,9 +55,13 @@ impl fmt::Display for FixupReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "#{} {} insn {}: {} {} ({})",
-            self.record_index, self.section, self.insn, self.kind, self.access, self.spec
+            "#{} {} insn {}: {} {} (",
+            self.record_index, self.section, self.insn, self.kind, self.access
         )?;
+        match &self.symbol {
+            Some(symbol) => write!(f, "{symbol})")?,
+            None => write!(f, "{})", self.spec)?,
+        }
         match (&self.target, self.new) {
             (Some(target), Some(new)) => write!(f, " -> {target}: {} => {new}", self.old)?,
             (None, Some(new)) => write!(f, " -> no target: {} => {new}", self.old)?,
@@ -62,9 +70,13 @@ impl fmt::Display for FixupReport {
         // Explain what did not resolve; a resolved relocation speaks for itself.
         if self.target.is_none() || self.poisoned() {
             for candidate in &self.candidates {
+                write!(f, "\n    candidate {}", candidate.target)?;
                 match &candidate.rejected {
-                    None => write!(f, "\n    candidate {} matched", candidate.target)?,
-                    Some(why) => write!(f, "\n    candidate {} rejected: {why}", candidate.target)?,
+                    None => write!(f, " matched")?,
+                    Some(why) => write!(f, " rejected: {why}")?,
+                }
+                if candidate.chosen {
+                    write!(f, " (bound, {} record(s) unmatched)", candidate.misses)?;
                 }
             }
             if self.candidates.is_empty() {
@@ -86,82 +98,58 @@ impl fmt::Display for FixupReport {
     }
 }
 
-/// A relocation that could not be resolved.
+/// A relocation that could not be resolved: the engine's typed error with its program and
+/// section.
 ///
-/// # Examples
-///
-/// ```no_run
-/// # let bytes = std::fs::read("probe.bpf.o").unwrap();
-/// if let Err(core_reloc_loader::LoadError::Relocation(failures)) =
-///     core_reloc_loader::Loader::new().relocate(&bytes)
-/// {
-///     for failure in &failures {
-///         eprintln!("record {:?}: {}", failure.record_index, failure.reason);
-///     }
-/// }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// use core_reloc::engine::{ErrorAccess, ReloError, ReloErrorKind};
+/// use core_reloc::ext::CoreReloKind;
+/// use core_reloc::fixup::RelocationSite;
+/// let failure = core_reloc_loader::Failure {
+///     section: ".text".into(),
+///     program: "kprobe/btrfs_getattr".into(),
+///     error: ReloError {
+///         site: RelocationSite { record_index: 2, section_index: 2, insn_index: 9 },
+///         kind: CoreReloKind::FieldByteOffset,
+///         access: ErrorAccess::Raw("0:1".into()),
+///         reason: Box::new(ReloErrorKind::AnonymousType),
+///     },
+/// };
+/// assert!(matches!(*failure.error.reason, ReloErrorKind::AnonymousType));
+/// assert!(failure.to_string().starts_with(".text (called by kprobe/btrfs_getattr): relocation #2"));
+/// ```
+#[derive(Debug, Clone)]
 pub struct Failure {
-    /// Program section.
+    /// The section holding the instruction.
     pub section: String,
-    /// Index of the record among all of the object's records, when the failure names one.
-    pub record_index: Option<usize>,
-    /// Instruction index in the section, when the failure names one.
-    pub insn: Option<usize>,
-    /// The relocation kind, when the failure names one.
-    pub kind: Option<CoreReloKind>,
-    /// The access in words (`struct btrfs_inode.vfs_inode.i_ino`), or the raw access string
-    /// when it could not be resolved.
-    pub access: String,
-    /// Why it failed, in words (e.g. both sides of an ambiguity and what each gives).
-    pub reason: String,
-    /// The target types the reason is about: both candidates of an ambiguity, or the
-    /// candidate whose BTF is broken.
-    pub targets: Vec<TargetRef>,
-    /// The whole explanation on one line: record, instruction, kind, access, reason.
-    pub message: String,
+    /// The program whose binding decided it (its entry section).
+    pub program: String,
+    /// What the engine says, with the record, kind, access and reason; an ambiguity names
+    /// the local type, the tied candidates and where they disagree.
+    pub error: ReloError,
 }
 
-impl Failure {
-    /// The failure the engine reported for a record.
-    pub(crate) fn from_engine(section: &str, error: &ReloError) -> Failure {
-        let targets = match error.reason.as_ref() {
-            ReloErrorKind::Ambiguous { first, second, .. } => vec![first.clone(), second.clone()],
-            ReloErrorKind::Target { target, .. } | ReloErrorKind::ModuleTypeId { target } => {
-                vec![target.clone()]
-            }
-            _ => Vec::new(),
-        };
+impl From<RecordFailure> for Failure {
+    fn from(failure: RecordFailure) -> Self {
         Failure {
-            section: section.to_string(),
-            record_index: Some(error.site.record_index),
-            insn: Some(error.site.insn_index),
-            kind: Some(error.kind),
-            access: error.access.clone(),
-            reason: error.reason.to_string(),
-            targets,
-            message: error.to_string(),
-        }
-    }
-
-    /// A failure known only by its text.
-    pub(crate) fn from_message(message: String) -> Failure {
-        Failure {
-            section: String::new(),
-            record_index: None,
-            insn: None,
-            kind: None,
-            access: String::new(),
-            reason: message.clone(),
-            targets: Vec::new(),
-            message,
+            section: failure.section,
+            program: failure.program,
+            error: failure.error,
         }
     }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.section, self.message)
+        if self.program == self.section {
+            write!(f, "{}: {}", self.section, self.error)
+        } else {
+            write!(
+                f,
+                "{} (called by {}): {}",
+                self.section, self.program, self.error
+            )
+        }
     }
 }
 
@@ -176,8 +164,8 @@ pub struct PoisonedSite {
     pub record_index: usize,
     /// The kind.
     pub kind: CoreReloKind,
-    /// The access in words.
-    pub access: String,
+    /// The access.
+    pub access: AccessPath,
     /// Modules whose BTF has the type but were not searched.
     pub unsearched_modules: Vec<String>,
 }
@@ -210,8 +198,8 @@ pub enum Warning {
         record_index: usize,
         /// The kind.
         kind: CoreReloKind,
-        /// The access in words.
-        access: String,
+        /// The access.
+        access: AccessPath,
         /// The type's name.
         type_name: String,
         /// Modules whose BTF strings have the name.

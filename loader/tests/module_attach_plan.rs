@@ -16,10 +16,11 @@ fn loader(series: &str) -> Loader {
     loader
 }
 
-/// `(program, "target module id", [(kfunc, id)])` of each attachment.
-type Plan = Vec<(String, String, Vec<(String, u32)>)>;
+/// A planned program: its name, `"TARGET ORIGIN ID"` (empty without a target), and the kernel
+/// symbols it uses with their ids.
+type Planned = (String, String, Vec<(String, u32)>);
 
-fn ids(series: &str, object: &str) -> Plan {
+fn ids(series: &str, object: &str) -> Vec<Planned> {
     let bytes = std::fs::read(common::ebpf_object(object)).unwrap();
     loader(series)
         .module_attachments(&bytes)
@@ -63,6 +64,11 @@ fn fentry_and_fexit_targets_are_btrfs_split_ids() {
             ),
         ];
         assert_eq!(ids(series, "btrfs_fentry_rs"), expected, "{series} Rust");
+        assert_eq!(
+            ids(series, "btrfs_fentry_named"),
+            expected,
+            "{series} pure Rust"
+        );
         expected.push((
             "btrfs_tp_sync_file".to_string(),
             format!("btf_trace_btrfs_sync_file btrfs {sync_file}"),

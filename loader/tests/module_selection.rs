@@ -6,6 +6,7 @@ mod common;
 
 use core_reloc::BtfOrigin;
 use core_reloc::composite::ParseReason;
+use core_reloc::engine::{CandidateTier, ReloErrorKind};
 use core_reloc::ext::CoreReloKind;
 use core_reloc_loader::{KallsymsSource, LoadError, Loader, ModuleSearch, Warning};
 
@@ -39,7 +40,7 @@ fn explicit_module_resolves_btrfs_fields_and_parses_only_btrfs() {
         let i_ino = report
             .fixups
             .iter()
-            .find(|f| f.access == "struct btrfs_inode.vfs_inode.i_ino")
+            .find(|f| f.access.to_string() == "struct btrfs_inode.vfs_inode.i_ino")
             .unwrap();
         assert_eq!(
             i_ino.target.as_ref().unwrap().origin,
@@ -51,7 +52,7 @@ fn explicit_module_resolves_btrfs_fields_and_parses_only_btrfs() {
         let dentry = report
             .fixups
             .iter()
-            .find(|f| f.access == "struct path.dentry")
+            .find(|f| f.access.to_string() == "struct path.dentry")
             .unwrap();
         assert_eq!(dentry.target.as_ref().unwrap().origin, BtfOrigin::Vmlinux);
     }
@@ -96,7 +97,9 @@ fn on_miss_probe_finds_btrfs_without_parsing_other_modules() {
     let exists = report
         .fixups
         .iter()
-        .find(|f| f.kind == CoreReloKind::TypeExists && f.local_type == "struct btrfs_inode")
+        .find(|f| {
+            f.kind == CoreReloKind::TypeExists && f.local_type.to_string() == "struct btrfs_inode"
+        })
         .unwrap();
     assert_eq!(exists.new, Some(1));
 }
@@ -112,7 +115,9 @@ fn search_off_warns_naming_the_module_and_strict_refuses() {
     let exists = report
         .fixups
         .iter()
-        .find(|f| f.kind == CoreReloKind::TypeExists && f.local_type == "struct btrfs_inode")
+        .find(|f| {
+            f.kind == CoreReloKind::TypeExists && f.local_type.to_string() == "struct btrfs_inode"
+        })
         .unwrap();
     assert_eq!(exists.new, Some(0), "without btrfs the type does not exist");
     let warning = report
@@ -151,15 +156,21 @@ fn poisoned_reads_are_diagnosed_with_the_module_to_search() {
         .relocate(&getattr_object())
         .unwrap();
     let report = &relocated.report;
-    let poisoned: Vec<_> = report.poisoned.iter().map(|p| p.access.as_str()).collect();
+    let poisoned: Vec<_> = report
+        .poisoned
+        .iter()
+        .map(|p| p.access.to_string())
+        .collect();
     assert!(
-        poisoned.contains(&"struct btrfs_inode.vfs_inode.i_ino"),
+        poisoned
+            .iter()
+            .any(|p| p == "struct btrfs_inode.vfs_inode.i_ino"),
         "{poisoned:?}"
     );
     let site = report
         .poisoned
         .iter()
-        .find(|p| p.access == "struct btrfs_inode.vfs_inode.i_ino")
+        .find(|p| p.access.to_string() == "struct btrfs_inode.vfs_inode.i_ino")
         .unwrap();
     assert_eq!(site.unsearched_modules, ["btrfs"]);
     // What the verifier would print at that instruction leads back to the relocation.
@@ -183,9 +194,12 @@ fn a_type_no_kernel_has_fails_naming_the_relocation() {
         .report
         .poisoned
         .iter()
-        .find(|p| p.access.contains("core_reloc_no_such_type"))
+        .find(|p| p.access.to_string().contains("core_reloc_no_such_type"))
         .expect("the read is poisoned");
-    assert_eq!(site.access, "struct core_reloc_no_such_type.no_such_field");
+    assert_eq!(
+        site.access.to_string(),
+        "struct core_reloc_no_such_type.no_such_field"
+    );
     assert!(site.unsearched_modules.is_empty());
 }
 
@@ -234,6 +248,102 @@ fn a_corrupt_module_blob_fails_that_module_only() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// e1000 and e1000e both define `struct e1000_adapter`, with `netdev` at byte 1144 and 1448
+/// and `msg_enable` at 2152 and 11884 (Debian 6.12). One object has a program attached to a
+/// function of each.
+fn adapter_object() -> Vec<u8> {
+    std::fs::read(common::ebpf_object("e1000_adapter.bpf.o")).unwrap()
+}
+
+const E1000_KALLSYMS: &str = "ffffffffc0201000 t e1000_down\t[e1000]\n\
+                              ffffffffc0301000 t e1000e_down\t[e1000e]\n";
+
+fn adapter_offsets(report: &core_reloc_loader::Report, section: &str) -> Vec<(String, u64)> {
+    report
+        .fixups
+        .iter()
+        .filter(|f| f.section == section)
+        .map(|f| {
+            (
+                f.target.as_ref().unwrap().origin.name().to_string(),
+                f.new.unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test_log::test]
+fn each_program_binds_the_type_to_its_attach_target_module() {
+    // Attach targets only, then attach targets with e1000e also named explicitly: the module
+    // a program attaches to comes before an explicitly named one.
+    for explicit in [None, Some("e1000e")] {
+        let mut loader = offline("6.12");
+        loader
+            .kallsyms(KallsymsSource::Text(E1000_KALLSYMS.into()))
+            .module_search(ModuleSearch::AttachTargets);
+        if let Some(module) = explicit {
+            loader.with_module_btf(module);
+        }
+        let report = loader.relocate(&adapter_object()).unwrap().report;
+        assert_eq!(report.parsed_modules(), ["e1000", "e1000e"]);
+        assert_eq!(
+            adapter_offsets(&report, "kprobe/e1000_down"),
+            [("e1000".to_string(), 1144), ("e1000".to_string(), 2152)],
+            "{explicit:?}"
+        );
+        assert_eq!(
+            adapter_offsets(&report, "kprobe/e1000e_down"),
+            [("e1000e".to_string(), 1448), ("e1000e".to_string(), 11884)],
+            "{explicit:?}"
+        );
+        let fixup = &report.fixups[0];
+        assert_eq!(fixup.candidates.len(), 1, "{:?}", fixup.candidates);
+        assert_eq!(fixup.candidates[0].tier, CandidateTier::AttachTarget);
+    }
+}
+
+#[test_log::test]
+fn explicit_modules_beat_searched_ones_and_two_in_one_tier_are_ambiguous() {
+    // No attach information: the on-miss search finds both modules.
+    let error = offline("6.12")
+        .module_search(ModuleSearch::Misses)
+        .relocate(&adapter_object())
+        .unwrap_err();
+    let LoadError::Relocation { failures } = &error else {
+        panic!("{error}");
+    };
+    assert_eq!(failures.len(), 4, "{error}");
+    let ReloErrorKind::Ambiguous(ambiguity) = &*failures[0].error.reason else {
+        panic!("{error}");
+    };
+    assert_eq!(ambiguity.local_type.to_string(), "struct e1000_adapter");
+    let origins: Vec<&str> = ambiguity
+        .candidates
+        .iter()
+        .map(|c| c.origin.name())
+        .collect();
+    assert_eq!(origins, ["e1000", "e1000e"]);
+    assert_eq!(failures[0].program, "kprobe/e1000_down");
+    assert!(
+        error.to_string().contains("in e1000e gives 1448"),
+        "{error}"
+    );
+    // Naming one module explicitly settles it for both programs.
+    let report = offline("6.12")
+        .module_search(ModuleSearch::Misses)
+        .with_module_btf("e1000")
+        .relocate(&adapter_object())
+        .unwrap()
+        .report;
+    for section in ["kprobe/e1000_down", "kprobe/e1000e_down"] {
+        assert_eq!(
+            adapter_offsets(&report, section),
+            [("e1000".to_string(), 1144), ("e1000".to_string(), 2152)]
+        );
+    }
+    assert_eq!(report.fixups[0].candidates[0].tier, CandidateTier::Explicit);
+}
+
 /// A `Loader` kept by a daemon: a module whose BTF appears after first use (`modprobe`) is found
 /// when named (listed again on the miss), and by type search after `refresh`.
 #[test_log::test]
@@ -247,7 +357,7 @@ fn a_kept_loader_sees_modules_that_appear_later() {
         report
             .fixups
             .iter()
-            .find(|f| f.access == "struct btrfs_inode.vfs_inode.i_ino")
+            .find(|f| f.access.to_string() == "struct btrfs_inode.vfs_inode.i_ino")
             .cloned()
             .unwrap()
     };

@@ -162,7 +162,13 @@ fn a_malformed_name_is_refused_with_the_name_quoted() {
     assert!(replaced > 0);
     let error = loader("6.12").relocate(&bytes).unwrap_err();
     assert!(matches!(error, LoadError::Object(_)), "{error:?}");
-    let message = error.to_string();
+    // The message and its causes (a message never repeats its source).
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
     assert!(
         message.contains("\"core_reloc:v1:field_byte_offzet:struct:task_struct:pid\""),
         "{message}"

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use core_reloc::BtfOrigin;
 use core_reloc::btf::{Btf, Kind};
-use core_reloc::composite::CompositeBtf;
+use core_reloc::composite::{CompositeBtf, ParseReason};
 use core_reloc::engine::{Engine, EngineOptions, Targets, want_record_types};
 use core_reloc::object::BpfObject;
 use core_reloc::pipeline::{self, ModulePolicy};
@@ -281,10 +281,30 @@ pub fn module_set(
 /// over every module, which finds btrfs), parse what the probe found, resolve every record,
 /// write the relocated copy. Returns the relocated bytes.
 pub fn ours_relocate_on(composite: &CompositeBtf, object_bytes: &[u8]) -> Vec<u8> {
+    relocate_with(composite, object_bytes, Vec::new())
+}
+
+/// Ours when the attach target's owner is known, as `Loader` learns it from `/proc/kallsyms`
+/// on a live system (`btrfs_getattr\t[btrfs]` for `kprobe/btrfs_getattr`): btrfs is parsed
+/// for that reason, vmlinux and btrfs answer every record, and the probe never runs.
+pub fn ours_modules_attach(dir: &Path, object_bytes: &[u8]) -> (CompositeBtf, Vec<u8>) {
+    let composite = CompositeBtf::from_dir(dir).expect("BTF directory opens");
+    let attach = ParseReason::AttachTarget {
+        symbol: "btrfs_getattr".into(),
+    };
+    let bytes = relocate_with(&composite, object_bytes, vec![(BTRFS.to_string(), attach)]);
+    (composite, bytes)
+}
+
+fn relocate_with(
+    composite: &CompositeBtf,
+    object_bytes: &[u8],
+    modules: Vec<(String, ParseReason)>,
+) -> Vec<u8> {
     let object = BpfObject::parse(object_bytes).expect("object parses");
     let local = pipeline::local_btf(&object).expect("object has .BTF");
     let policy = ModulePolicy {
-        modules: Vec::new(),
+        modules,
         search_on_miss: true,
         all_modules: false,
     };

@@ -19,7 +19,10 @@ const CLANG: &str = "clang-22";
 /// The Rust eBPF crates (directories of `ebpf-tests/`) and their binaries (`[[bin]]` names).
 const RUST_CRATES: &[(&str, &[&str])] = &[
     ("rust", &["btrfs_getattr_rs", "btrfs_fentry_rs"]),
-    ("rust-named", &["btrfs_named", "host_task_named"]),
+    (
+        "rust-named",
+        &["btrfs_named", "host_task_named", "btrfs_fentry_named"],
+    ),
 ];
 
 /// `cargo xtask build-ebpf`.

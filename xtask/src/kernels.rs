@@ -143,7 +143,11 @@ pub(crate) fn ensure_release(
     let root = root();
     let dir = root.join(name);
     let cached_release = fs::read_to_string(dir.join("release")).unwrap_or_default();
-    if !(dir.join("complete").exists() && cached_release.trim() == release) {
+    // A cache of an older layout (one that lacks a file the layout now has) is prepared again.
+    let current = dir.join("complete").exists()
+        && cached_release.trim() == release
+        && verify_layout(&dir).is_ok();
+    if !current {
         eprintln!("xtask: preparing kernel {name} ({release})");
         fs::create_dir_all(&root)?;
         prepare(sh, &root, &dir, package, release)?;

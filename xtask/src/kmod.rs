@@ -99,8 +99,14 @@ pub fn ensure(sh: &Shell) -> Result<Vec<PathBuf>> {
     let source_dir = crate::workspace_root().join("ebpf-tests/kmod");
     let out_dir = crate::workspace_root().join("target/kmod");
     fs::create_dir_all(&out_dir)?;
-    // What the outputs depend on: the sources, the release, and this builder.
-    let mut stamp = format!("{release}\n{}\n", include_str!("kmod.rs").len());
+    // What the outputs depend on: the sources, the release, this builder and the distiller.
+    let mut stamp = format!(
+        "{release}\n{}{}{}{}\n",
+        include_str!("kmod.rs"),
+        include_str!("../../core-reloc/src/split_base/distill.rs"),
+        include_str!("../../core-reloc/src/split_base/writer.rs"),
+        include_str!("../../core-reloc/src/split_base/fields.rs"),
+    );
     for source in SOURCES {
         stamp.push_str(&fs::read_to_string(source_dir.join(source))?);
     }

@@ -49,10 +49,11 @@ struct Options {
     demo: bool,
 }
 
-/// The demo: `loader/examples/btrfs_fentry.rs` with the Rust fentry/fexit programs on btrfs
-/// functions (`ebpf-tests/rust/src/btrfs_fentry_rs.rs`).
+/// The demo: `loader/examples/btrfs_fentry.rs` with the pure-Rust fentry/fexit programs on
+/// btrfs functions (`ebpf-tests/rust-named/src/btrfs_fentry_named.rs`: named relocations,
+/// direct loads, no C).
 const DEMO_EXAMPLE: &str = "btrfs_fentry";
-const DEMO_OBJECT: &str = "btrfs_fentry_rs";
+const DEMO_OBJECT: &str = "btrfs_fentry_named";
 const DEMO_SERIES: &str = "6.12";
 
 fn parse_options(args: &[String]) -> Result<Options> {

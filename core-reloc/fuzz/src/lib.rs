@@ -13,9 +13,10 @@ use core_reloc::btf::{
 };
 use core_reloc::btf_file::{BtfFile, Container};
 use core_reloc::composite::CompositeBtf;
-use core_reloc::engine::{Engine, EngineOptions, Targets, want_record_types};
+use core_reloc::engine::{EngineOptions, Targets, want_record_types};
 use core_reloc::ext::BtfExt;
 use core_reloc::object::BpfObject;
+use core_reloc::pipeline;
 use core_reloc::target::TargetBtf;
 
 /// Name look-ups per input: the first one builds the name index, a few more test it. Bounded
@@ -313,23 +314,32 @@ pub fn exercise_object(data: &[u8], target: &Btf<'_>) {
         want_record_types(&local, records.iter().map(|r| &r.relo), &mut targets);
         targets.search();
         let _ = targets.unresolved_names().count();
-        let engine = Engine::new(&local, &targets, EngineOptions::default());
-        let mut fixups = Vec::with_capacity(records.len());
-        for record in &records {
-            match engine.resolve(record.site, &record.relo) {
-                Ok(resolution) => {
-                    let _ = (&resolution.access, &resolution.local_type, &resolution.spec);
-                    fixups.push(resolution.fixup);
+        // The whole pipeline: call graph, per-program binding, patching.
+        match pipeline::resolve_object(&object, &local, &targets, &[], EngineOptions::default())
+        {
+            Ok(resolutions) => {
+                assert_eq!(resolutions.len(), records.len());
+                for resolution in &resolutions {
+                    match &resolution.result {
+                        Ok(resolved) => {
+                            let _ = (resolved.access.to_string(), resolved.spec.to_string());
+                            for candidate in &resolved.candidates {
+                                let _ = candidate.rejected.as_ref().map(ToString::to_string);
+                            }
+                        }
+                        Err(error) => {
+                            let _ = error.to_string();
+                        }
+                    }
                 }
-                Err(error) => {
-                    let _ = error.to_string();
+                // Patching may refuse (an instruction that does not fit the fixup) but not
+                // panic.
+                if let Ok(patched) = pipeline::apply(&object, &resolutions) {
+                    assert_eq!(patched.bytes.len(), data.len());
                 }
             }
-        }
-        if fixups.len() == records.len() {
-            // Patching may refuse (an instruction that does not fit the fixup) but not panic.
-            if let Ok(relocated) = object.relocate(&fixups) {
-                assert_eq!(relocated.bytes.len(), data.len());
+            Err(error) => {
+                let _ = error.to_string();
             }
         }
     }

@@ -1,4 +1,4 @@
-//! [`BtfBuilder`]: writes BTF bytes by hand, for tests of the reader and of everything built on
+//! [`BtfBuilder`] (cargo feature `builder`): writes BTF bytes by hand, for tests of the reader and of everything built on
 //! it. It checks nothing beyond what it needs to emit well-formed records, so tests can also
 //! build odd or broken data on purpose.
 

@@ -54,6 +54,7 @@ pub enum Kind {
 }
 
 /// Highest kind number this reader understands.
+#[cfg(feature = "builder")]
 pub(crate) const MAX_KNOWN_KIND: u8 = 19;
 
 /// Highest kind number the 7-bit kind field can hold.

@@ -2,8 +2,9 @@
 //! and BTF embedded in eBPF objects, in either byte order.
 //!
 //! [`Btf`] borrows or owns its bytes (see [`BtfBytes`]) and never copies types or strings out of
-//! them. Parsing walks the type headers once, checking that every record lies inside the type
-//! section, and keeps one `u32` offset per type so that [`Btf::type_by_id`] is O(1). Everything
+//! them. Parsing walks the type headers once (four overlapped walks stitched into one, see
+//! `index.rs`), checking that every record lies inside the type section, and keeps one `u32`
+//! offset per type so that [`Btf::type_by_id`] is O(1). Everything
 //! else is decoded on demand from the bytes by the borrowed views in [`Type`]. The only other
 //! per-type memory is an optional name index, built once a few name lookups have scanned.
 //!
@@ -32,9 +33,11 @@
 //! # Ok::<(), core_reloc::btf::BtfError>(())
 //! ```
 
+#[cfg(feature = "builder")]
 mod builder;
 mod error;
 mod header;
+mod index;
 mod kind;
 mod source;
 pub(crate) mod strings;
@@ -44,6 +47,7 @@ use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 use std::sync::{Arc, OnceLock};
 
 pub use crate::bytes::Endianness;
+#[cfg(feature = "builder")]
 pub use builder::{BtfBuilder, MemberSpec};
 pub use error::BtfError;
 pub use header::{BTF_MAGIC, Header};
@@ -56,7 +60,8 @@ pub use types::{
 
 use crate::bytes::read_u32;
 use header::layout_entry;
-use types::{KIND_MASK, TYPE_HEADER_LEN, VLEN_MASK};
+use index::{Strides, index_types, record_len};
+use types::KIND_MASK;
 
 /// Longest chain of typedefs, modifiers and array element types followed before giving up.
 /// Real kernels need a handful; the limit only exists so that a cycle cannot loop forever.
@@ -71,8 +76,11 @@ pub const POINTER_SIZE: u32 = 8;
 /// (parse, then look up a few names) never pays for it.
 const SCANS_BEFORE_INDEX: u32 = 8;
 
+/// Types a scanning name lookup compares by name before it searches the string section.
+const DIRECT_SCAN_TYPES: u32 = 1024;
+
 /// Number of distinct kind numbers (the kind field is 7 bits wide).
-const KIND_SLOTS: usize = MAX_KIND as usize + 1;
+pub(crate) const KIND_SLOTS: usize = MAX_KIND as usize + 1;
 
 /// Parsed BTF: a base BTF, or a split BTF on top of a base.
 ///
@@ -84,7 +92,7 @@ pub struct Btf<'a> {
     /// Offset in the type section of each own type's record; index 0 is `first_type_id`.
     type_offsets: Vec<u32>,
     /// `(info_sz, elem_sz)` per kind number; `None` for kinds that cannot be skipped.
-    strides: [Option<(u8, u8)>; KIND_SLOTS],
+    strides: Strides,
     base: Option<Arc<Btf<'a>>>,
     first_type_id: u32,
     strings_start: u32,
@@ -296,8 +304,8 @@ impl<'a> Btf<'a> {
     }
 
     /// Whether this BTF's own string section (not the base's) contains `name` as a complete
-    /// string. A linear scan with no index and no allocation: a cheap probe for "might this
-    /// module define a type called `name`".
+    /// string (never for the empty name). A SIMD substring search with no index: a cheap probe
+    /// for "might this module define a type called `name`".
     pub fn own_strings_contain(&self, name: &str) -> bool {
         strings::StringFinder::new(name).is_some_and(|finder| finder.is_in(self.own_strings()))
     }
@@ -402,11 +410,7 @@ impl<'a> Btf<'a> {
         let slots = match self.name_index.get() {
             Some(slots) => slots,
             None if self.scans.fetch_add(1, AtomicOrdering::Relaxed) < SCANS_BEFORE_INDEX => {
-                return Box::new(
-                    (0..self.type_offsets.len() as u32)
-                        .filter(move |&i| name_matches(self.name_tail(i), name))
-                        .map(move |i| TypeId(self.first_type_id + i)),
-                );
+                return self.scan_by_name(name);
             }
             None => self.name_index(),
         };
@@ -425,6 +429,41 @@ impl<'a> Btf<'a> {
                 .filter(move |&i| name_matches(self.name_tail(i), name))
                 .map(move |i| TypeId(self.first_type_id + i)),
         )
+    }
+
+    /// Own types named `name`, by a scan in id order. A base BTF's types can only be named
+    /// by its own strings, so the scan first finds the offsets where the name can be read there
+    /// (a SIMD substring search, ~40 us on vmlinux): a name no string has costs nothing more,
+    /// and the others compare name offsets instead of names. A split BTF's types may also be named by base
+    /// strings; they compare names (their sections are small).
+    fn scan_by_name<'s>(&'s self, name: &'s [u8]) -> Box<dyn Iterator<Item = TypeId> + 's> {
+        let all = 0..self.type_offsets.len() as u32;
+        let to_id = move |i| TypeId(self.first_type_id + i);
+        if self.base.is_some() {
+            return Box::new(
+                all.filter(move |&i| name_matches(self.name_tail(i), name))
+                    .map(to_id),
+            );
+        }
+        if name.is_empty() || name.contains(&0) {
+            return Box::new(std::iter::empty());
+        }
+        // The first types compare names in place (often the hit is among them: task_struct
+        // is 112th of vmlinux's 112k), the rest only once the substring search found offsets.
+        let count = self.type_offsets.len() as u32;
+        let direct = count.min(DIRECT_SCAN_TYPES);
+        let head = (0..direct).filter(move |&i| name_matches(self.name_tail(i), name));
+        let rest = std::iter::once(()).flat_map(move |()| {
+            // Usually one offset; a short name may also end a few longer strings.
+            let offsets = strings::offsets_of(self.own_strings(), name);
+            let end = if offsets.is_empty() { direct } else { count };
+            let (endian, section) = (self.endian(), self.own_type_section());
+            (direct..end).filter(move |&i| {
+                let at = self.type_offsets[i as usize] as usize;
+                read_u32(endian, section, at).is_some_and(|off| offsets.binary_search(&off).is_ok())
+            })
+        });
+        Box::new(head.chain(rest).map(to_id))
     }
 
     /// The string section from own type `index`'s name to the end of the section that holds
@@ -600,16 +639,10 @@ impl<'a> Btf<'a> {
     }
 }
 
-/// Bytes in a record: header, kind data, and `vlen` elements (at most
-/// 12 + 255 + (2^24 - 1) * 255, which fits in 32 bits).
-fn record_len(info: u32, info_size: u8, elem_size: u8) -> usize {
-    TYPE_HEADER_LEN + usize::from(info_size) + (info & VLEN_MASK) as usize * usize::from(elem_size)
-}
-
 /// Record layout of every kind number: the known layout for known kinds, the layout section's
 /// for the others. A layout section may describe a known kind as larger (a newer format that
 /// appended fields), never as smaller.
-fn kind_strides(header: &Header, bytes: &[u8]) -> Result<[Option<(u8, u8)>; KIND_SLOTS], BtfError> {
+fn kind_strides(header: &Header, bytes: &[u8]) -> Result<Strides, BtfError> {
     let layout = header.layout_range().map(|range| &bytes[range]);
     let mut strides = [None; KIND_SLOTS];
     // Kind 0 (BTF_KIND_UNKN) never has a record.
@@ -635,81 +668,6 @@ fn kind_strides(header: &Header, bytes: &[u8]) -> Result<[Option<(u8, u8)>; KIND
         };
     }
     Ok(strides)
-}
-
-/// The single pass over the type section: checks that each record fits and records its offset.
-fn index_types(
-    endian: Endianness,
-    section: &[u8],
-    strides: &[Option<(u8, u8)>; KIND_SLOTS],
-    first_type_id: u32,
-) -> Result<Vec<u32>, BtfError> {
-    // The hot loop of parsing: one step per record, each record's length decided by its kind
-    // and vlen. The byte order is fixed per blob, so the loop is instantiated per order.
-    match endian {
-        Endianness::Little => index_types_in(section, strides, first_type_id, u32::from_le_bytes),
-        Endianness::Big => index_types_in(section, strides, first_type_id, u32::from_be_bytes),
-    }
-}
-
-#[inline(always)]
-fn index_types_in(
-    section: &[u8],
-    strides: &[Option<(u8, u8)>; KIND_SLOTS],
-    first_type_id: u32,
-    decode: fn([u8; 4]) -> u32,
-) -> Result<Vec<u32>, BtfError> {
-    // Kernel BTF averages 40-44 bytes a record (vmlinux and modules): one allocation, no
-    // regrowth, for real data; denser data grows as usual.
-    let mut offsets = Vec::with_capacity(section.len() / 36);
-    let mut offset = 0usize;
-    while let Some(record) = section.get(offset..offset + TYPE_HEADER_LEN) {
-        let info = decode([record[4], record[5], record[6], record[7]]);
-        let kind_raw = ((info >> 24) & KIND_MASK) as u8;
-        let Some((info_size, elem_size)) = strides[usize::from(kind_raw)] else {
-            return Err(BtfError::UnknownKind {
-                id: id_at(first_type_id, offsets.len()),
-                offset,
-                kind: kind_raw,
-            });
-        };
-        let needed = record_len(info, info_size, elem_size);
-        let available = section.len() - offset;
-        if needed > available {
-            return Err(BtfError::TruncatedType {
-                id: id_at(first_type_id, offsets.len()),
-                kind: Kind::from_raw(kind_raw),
-                offset,
-                needed: needed as u64,
-                available,
-            });
-        }
-        offsets.push(offset as u32);
-        offset += needed;
-    }
-    if offset < section.len() {
-        return Err(BtfError::TruncatedType {
-            id: id_at(first_type_id, offsets.len()),
-            kind: Kind::Unknown(0),
-            offset,
-            needed: TYPE_HEADER_LEN as u64,
-            available: section.len() - offset,
-        });
-    }
-    // Type sections are at most 4 GiB, so only a split on a huge base can run out of ids.
-    if u32::try_from(offsets.len())
-        .ok()
-        .and_then(|count| first_type_id.checked_add(count))
-        .is_none()
-    {
-        return Err(BtfError::TooManyTypes);
-    }
-    Ok(offsets)
-}
-
-/// The id of the record at `index` of a BTF whose first id is `first_type_id` (for errors).
-fn id_at(first_type_id: u32, index: usize) -> TypeId {
-    TypeId(first_type_id.saturating_add(u32::try_from(index).unwrap_or(u32::MAX)))
 }
 
 /// Whether the NUL-terminated string starting `tail` is `name`.

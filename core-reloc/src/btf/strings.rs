@@ -76,16 +76,18 @@ impl StringFinder {
     pub(crate) fn is_in(&self, section: &[u8]) -> bool {
         self.at_start(section) || self.delimited.find(section).is_some()
     }
+}
 
-    /// Offsets in `section` of every string equal to the name, in ascending order.
-    #[cfg(test)]
-    pub(crate) fn offsets_in<'s>(&'s self, section: &'s [u8]) -> impl Iterator<Item = usize> + 's {
-        let start = self.at_start(section).then_some(0);
-        // A match of "\0name\0" at `at` is the string at `at + 1`.
-        start
-            .into_iter()
-            .chain(self.delimited.find_iter(section).map(|at| at + 1))
-    }
+/// Every offset in `section` at which the string read is `name` (NUL-free, non-empty), in
+/// ascending order: whole strings, and also the tails of longer strings, since a name offset
+/// may point into the middle of a string. One SIMD substring search for `"name\0"`.
+pub(crate) fn offsets_of(section: &[u8], name: &[u8]) -> Vec<u32> {
+    let mut needle = Vec::with_capacity(name.len() + 1);
+    needle.extend_from_slice(name);
+    needle.push(0);
+    memmem::find_iter(section, &needle)
+        .map(|at| at as u32)
+        .collect()
 }
 
 #[cfg(test)]
@@ -104,7 +106,8 @@ mod tests {
         assert!(!finder.is_in(b""));
         assert!(StringFinder::new("").is_none());
         assert!(StringFinder::new("a\0b").is_none());
-        let offsets: Vec<usize> = finder.offsets_in(b"inode\0x\0inode\0").collect();
-        assert_eq!(offsets, [0, 8]);
+        assert_eq!(super::offsets_of(b"inode\0x\0inode\0", b"inode"), [0, 8]);
+        // The tail of a longer string is a string too.
+        assert_eq!(super::offsets_of(b"\0btrfs_inode\0", b"inode"), [7]);
     }
 }

@@ -83,7 +83,9 @@ struct ModuleSlot {
     /// `BtfOrigin::Module(name)`; handed out by reference, so it lives in the slot.
     origin: BtfOrigin,
     bytes: ModuleBytes,
-    outcome: OnceLock<ParseOutcome>,
+    /// Boxed: most of the thousands of slots never parse, and an unboxed outcome (a whole
+    /// `Btf`) would make each slot several hundred bytes larger.
+    outcome: OnceLock<Box<ParseOutcome>>,
     parse_runs: AtomicU32,
     probes: AtomicU32,
     probe_bytes_read: AtomicU64,
@@ -244,7 +246,9 @@ impl CompositeBtf {
         let slot = self.slot(name).ok_or_else(|| ModuleError::NotListed {
             module: name.to_string(),
         })?;
-        let outcome = slot.outcome.get_or_init(|| self.parse_slot(slot, reason));
+        let outcome = slot
+            .outcome
+            .get_or_init(|| Box::new(self.parse_slot(slot, reason)));
         outcome.result.as_ref().map_err(Clone::clone)
     }
 
@@ -437,7 +441,7 @@ impl CompositeBtf {
 }
 
 fn slot_stats(slot: &ModuleSlot) -> ModuleStats {
-    let outcome = slot.outcome.get();
+    let outcome = slot.outcome.get().map(|outcome| &**outcome);
     let state = match outcome.map(|o| &o.result) {
         None => ModuleState::NotParsed,
         Some(Ok(btf)) if btf.own_type_count() == 0 => ModuleState::Empty,

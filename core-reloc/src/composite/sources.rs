@@ -41,6 +41,14 @@ pub enum CompositeSource {
         /// The tree searched for `*.ko`, `*.ko.xz` and `*.ko.zst`.
         tree: PathBuf,
     },
+    /// A directory laid out like `/sys/kernel/btf`, and a `/lib/modules/<release>` tree for
+    /// the modules the directory lacks.
+    DirectoryAndTree {
+        /// The directory (vmlinux and per-module BTF).
+        dir: PathBuf,
+        /// The tree whose `*.ko[.xz|.zst]` stand in for modules missing from `dir`.
+        tree: PathBuf,
+    },
     /// Blobs handed over in memory.
     Memory,
 }
@@ -176,6 +184,70 @@ impl CompositeBtf {
             },
             vmlinux,
             unique(slots)?,
+        ))
+    }
+
+    /// Like [`from_dir`](Self::from_dir), and the modules of `tree` (a `/lib/modules/<release>`
+    /// directory, as for [`from_module_tree`](Self::from_module_tree)) that `dir` lacks: for the
+    /// running kernel, `from_dir_and_tree("/sys/kernel/btf", "/lib/modules/$(uname -r)")`
+    /// finds the BTF of a loaded module whose `/sys/kernel/btf` entry is missing (the kernel
+    /// dropped BTF it could not use), or of a module not loaded yet. A module in both comes
+    /// from `dir`. Modules with a distilled base (`.BTF.base`) are relocated onto vmlinux when
+    /// parsed, as the kernel does when it loads them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let root = std::env::temp_dir().join(format!("composite-tree-doc-{}", std::process::id()));
+    /// # let (dir, tree) = (root.join("btf"), root.join("modules"));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// # std::fs::create_dir_all(tree.join("kernel/fs"))?;
+    /// use core_reloc::btf::{Btf, BtfBuilder};
+    /// use core_reloc::composite::CompositeBtf;
+    ///
+    /// let vmlinux = BtfBuilder::new().build();
+    /// let module = BtfBuilder::new_split(&Btf::parse(&vmlinux[..])?).build();
+    /// std::fs::write(dir.join("vmlinux"), &vmlinux)?;
+    /// std::fs::write(dir.join("nfs"), &module)?;
+    /// std::fs::write(tree.join("kernel/fs/nfs.ko"), b"not read: nfs comes from dir")?;
+    /// std::fs::write(tree.join("kernel/fs/xfs.ko"), &module)?;
+    /// let kernel = CompositeBtf::from_dir_and_tree(&dir, &tree)?;
+    /// assert_eq!(kernel.module_names().collect::<Vec<_>>(), ["nfs", "xfs"]);
+    /// assert!(kernel.module("nfs").is_ok() && kernel.module("xfs").is_ok());
+    /// # std::fs::remove_dir_all(&root)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_dir_and_tree(
+        dir: impl AsRef<Path>,
+        tree: impl AsRef<Path>,
+    ) -> Result<CompositeBtf, CompositeError> {
+        let (dir, tree) = (dir.as_ref(), tree.as_ref());
+        let vmlinux = open_vmlinux(&dir.join(VMLINUX))?;
+        let mut modules = Vec::new();
+        list_dir(dir, false, &mut modules)?;
+        let mut from_tree = Vec::new();
+        list_dir(tree, true, &mut from_tree)?;
+        let listed: std::collections::HashSet<String> =
+            modules.iter().map(|(name, _)| name.clone()).collect();
+        let before = modules.len();
+        modules.extend(
+            from_tree
+                .into_iter()
+                .filter(|(name, _)| !listed.contains(name)),
+        );
+        log::debug!(
+            "{}: {before} modules listed, {} more from {}",
+            dir.display(),
+            modules.len() - before,
+            tree.display()
+        );
+        Ok(CompositeBtf::assemble(
+            CompositeSource::DirectoryAndTree {
+                dir: dir.to_owned(),
+                tree: tree.to_owned(),
+            },
+            vmlinux,
+            unique(modules)?,
         ))
     }
 

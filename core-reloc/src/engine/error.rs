@@ -1,12 +1,18 @@
 //! Errors of the engine: every one names the relocation, its kind and its access in words.
 
+use std::fmt;
+use std::sync::Arc;
+
 use crate::btf::{BtfError, Kind, TypeId};
 use crate::ext::CoreReloKind;
 use crate::fixup::RelocationSite;
 use crate::target::TargetRef;
 
+use super::explain::{AccessPath, Ambiguity, ProgramBinding};
+
 /// An access string that does not fit the local type.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum SpecError {
     /// Not a `:`-separated list of decimal indices.
     #[error("malformed access string {0:?}")]
@@ -46,42 +52,58 @@ pub enum SpecError {
         /// Its kind.
         kind: Kind,
     },
-    /// The local BTF itself is broken.
+    /// The local BTF itself is broken (shared: errors are cloned into every report).
     #[error(transparent)]
-    Btf(#[from] BtfError),
+    Btf(Arc<BtfError>),
+}
+
+impl From<BtfError> for SpecError {
+    fn from(error: BtfError) -> Self {
+        SpecError::Btf(Arc::new(error))
+    }
 }
 
 /// Why a relocation could not be resolved.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReloErrorKind {
     /// The record's type id does not exist in the local BTF.
-    #[error("local type: {0}")]
-    LocalType(BtfError),
+    #[error("local type: {error}")]
+    LocalType {
+        /// What the local BTF says.
+        error: Arc<BtfError>,
+    },
     /// The access string does not fit the local type.
-    #[error("access string: {0}")]
-    Spec(SpecError),
+    #[error("access string: {error}")]
+    Spec {
+        /// What is wrong with it.
+        error: SpecError,
+    },
     /// CO-RE finds candidates by name; an anonymous local type has none.
     #[error("the local type is anonymous, so it has no name to search the target for")]
     AnonymousType,
-    /// Two matching candidates give different results.
-    #[error("ambiguous: {first} gives {first_result}, {second} gives {second_result}")]
-    Ambiguous {
-        /// The first matching candidate.
-        first: TargetRef,
-        /// What it gives.
-        first_result: String,
-        /// A later candidate that disagrees.
-        second: TargetRef,
-        /// What that one gives.
-        second_result: String,
+    /// Candidates tied at the best score give different results.
+    #[error("{0}")]
+    Ambiguous(Box<Ambiguity>),
+    /// A subprogram record that two programs reach gets different values in them.
+    #[error(
+        "programs {} and {} share this record but bind it differently: {first}; {second}",
+        .first.program,
+        .second.program
+    )]
+    ProgramsDisagree {
+        /// The first program (in section order) and what it gives.
+        first: Box<ProgramBinding>,
+        /// A later program that gives something else.
+        second: Box<ProgramBinding>,
     },
     /// A candidate's BTF is broken where the match needs it.
-    #[error("target {target}: {source}")]
+    #[error("target {target}: {error}")]
     Target {
         /// The candidate.
         target: TargetRef,
         /// What is wrong with its BTF.
-        source: BtfError,
+        error: Arc<BtfError>,
     },
     /// A bitfield that no load of at most 8 bytes can hold.
     #[error("bitfield at bit {bit_offset} with {bit_size} bits cannot be read with one load")]
@@ -92,11 +114,17 @@ pub enum ReloErrorKind {
         bit_size: u32,
     },
     /// Only `byte_off` and `byte_sz` apply to an array element access.
-    #[error("{0} cannot be applied to an array element access")]
-    ArrayElementKind(CoreReloKind),
+    #[error("{kind} cannot be applied to an array element access")]
+    ArrayElementKind {
+        /// The record's kind.
+        kind: CoreReloKind,
+    },
     /// A value that the instruction cannot hold.
-    #[error("value {0} does not fit a 64-bit immediate")]
-    Overflow(u128),
+    #[error("value {value} does not fit a 64-bit immediate")]
+    Overflow {
+        /// The value.
+        value: u128,
+    },
     /// A spec accessor that does not name a member or enumerator of its type.
     #[error("spec accessor {index} does not exist in type [{id}]")]
     InconsistentSpec {
@@ -115,8 +143,41 @@ pub enum ReloErrorKind {
     },
 }
 
+/// What a failed relocation accesses: the path in words when the access string fits the
+/// local type, otherwise the raw access string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorAccess {
+    /// The access resolved against the local type.
+    Path(AccessPath),
+    /// The access string as stored (it did not resolve).
+    Raw(String),
+}
+
+impl fmt::Display for ErrorAccess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorAccess::Path(path) => write!(f, "{path}"),
+            ErrorAccess::Raw(raw) => f.write_str(raw),
+        }
+    }
+}
+
 /// A relocation that could not be resolved, with everything needed to act on it.
-#[derive(Debug, thiserror::Error)]
+///
+/// ```
+/// use core_reloc::engine::{ErrorAccess, ReloError, ReloErrorKind};
+/// use core_reloc::ext::CoreReloKind;
+/// use core_reloc::fixup::RelocationSite;
+/// let error = ReloError {
+///     site: RelocationSite { record_index: 0, section_index: 3, insn_index: 0 },
+///     kind: CoreReloKind::FieldByteOffset,
+///     access: ErrorAccess::Raw("0:9".into()),
+///     reason: Box::new(ReloErrorKind::AnonymousType),
+/// };
+/// assert!(matches!(*error.reason, ReloErrorKind::AnonymousType));
+/// assert!(error.to_string().starts_with("relocation #0 at insn #0 of section 3: byte_off of `0:9`"));
+/// ```
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{site}: {kind} of `{access}`: {reason}")]
 pub struct ReloError {
     /// Which record and instruction.
@@ -125,7 +186,7 @@ pub struct ReloError {
     pub kind: CoreReloKind,
     /// The access in words (`struct btrfs_inode.vfs_inode.i_ino`), or the raw access string
     /// when it could not be resolved.
-    pub access: String,
+    pub access: ErrorAccess,
     /// What went wrong (boxed: errors are rare, results are many).
     pub reason: Box<ReloErrorKind>,
 }

@@ -4,6 +4,7 @@ use crate::btf::{Btf, BtfError, TypeId};
 use crate::ext::CoreReloKind;
 
 use super::compat::{fields_are_compatible, types_are_compatible, types_match};
+use super::explain::{Rejection, TypeName};
 use super::name::essential_name;
 use super::spec::{Accessor, Spec, is_flexible_array};
 
@@ -12,8 +13,8 @@ use super::spec::{Accessor, Spec, is_flexible_array};
 pub(crate) enum Match<'t> {
     /// The candidate has the accessed field, type or enumerator: here is the target spec.
     Matched(Spec<'t>),
-    /// It does not, and why (for explanations).
-    Rejected(String),
+    /// It does not, and why.
+    Rejected(Rejection),
 }
 
 /// Errors that stop matching: broken BTF, or nesting beyond the spec limit.
@@ -47,12 +48,13 @@ pub(crate) fn match_candidate<'t>(
         } else {
             types_are_compatible(local.btf, local.root, target, candidate)?
         };
+        let target = || TypeName::of(target, candidate);
         return Ok(if matched {
             Match::Matched(spec)
         } else if kind == CoreReloKind::TypeMatches {
-            Match::Rejected("layout does not match".into())
+            Match::Rejected(Rejection::LayoutMismatch { target: target() })
         } else {
-            Match::Rejected("type is not compatible".into())
+            Match::Rejected(Rejection::IncompatibleType { target: target() })
         });
     }
     if kind.is_enumval_based() {
@@ -63,13 +65,27 @@ pub(crate) fn match_candidate<'t>(
     for (position, local_accessor) in local.accessors.iter().enumerate() {
         target_id = target.skip_mods_and_typedefs(target_id)?;
         if let Some(name) = local_accessor.name {
+            let holder = || TypeName::of(target, target_id);
+            let member = name.to_string();
             match match_member(local, local_accessor, name, target, target_id, &mut spec)? {
-                Some(member_type) => target_id = member_type,
-                None => {
-                    let holder = super::spec::describe_type(target, target_id);
-                    return Ok(Match::Rejected(format!(
-                        "{holder} has no compatible member `{name}`"
-                    )));
+                MemberSearch::Found(member_type) => target_id = member_type,
+                MemberSearch::Missing => {
+                    return Ok(Match::Rejected(Rejection::MissingMember {
+                        holder: holder(),
+                        member,
+                    }));
+                }
+                MemberSearch::Incompatible => {
+                    return Ok(Match::Rejected(Rejection::IncompatibleMember {
+                        holder: holder(),
+                        member,
+                    }));
+                }
+                MemberSearch::NotComposite => {
+                    return Ok(Match::Rejected(Rejection::NotComposite {
+                        target: holder(),
+                        member,
+                    }));
                 }
             }
             continue;
@@ -77,17 +93,16 @@ pub(crate) fn match_candidate<'t>(
         if position > 0 {
             let ty = target.type_by_id(target_id)?;
             let Some(array) = ty.array() else {
-                return Ok(Match::Rejected(format!(
-                    "{} is not an array",
-                    super::spec::describe_type(target, target_id)
-                )));
+                return Ok(Match::Rejected(Rejection::NotAnArray {
+                    target: TypeName::of(target, target_id),
+                }));
             };
             let flexible = is_flexible_array(target, spec.accessors.last(), array.nelems);
             if !flexible && local_accessor.index >= array.nelems {
-                return Ok(Match::Rejected(format!(
-                    "index {} is out of bounds of an array of {}",
-                    local_accessor.index, array.nelems
-                )));
+                return Ok(Match::Rejected(Rejection::IndexOutOfBounds {
+                    index: local_accessor.index,
+                    nelems: array.nelems,
+                }));
             }
             target_id = target.skip_mods_and_typedefs(array.elem_type)?;
         }
@@ -115,7 +130,9 @@ fn match_enumerator<'t>(
     let id = target.skip_mods_and_typedefs(candidate)?;
     let ty = target.type_by_id(id)?;
     let Some(values) = ty.enum_values() else {
-        return Ok(Match::Rejected("not an enum".into()));
+        return Ok(Match::Rejected(Rejection::NotAnEnum {
+            target: TypeName::of(target, id),
+        }));
     };
     for (index, value) in values.enumerate() {
         let name = target.str_at(value.name_offset)?;
@@ -130,12 +147,26 @@ fn match_enumerator<'t>(
             return Ok(Match::Matched(spec));
         }
     }
-    Ok(Match::Rejected(format!("no enumerator `{local_name}`")))
+    Ok(Match::Rejected(Rejection::MissingEnumerator {
+        target: TypeName::of(target, id),
+        name: local_name.to_string(),
+    }))
+}
+
+/// What a search for a named member found.
+enum MemberSearch {
+    /// The member, compatible with the local one: its type.
+    Found(TypeId),
+    /// No member of that name.
+    Missing,
+    /// A namesake whose type is not compatible.
+    Incompatible,
+    /// The holder is not a struct or union.
+    NotComposite,
 }
 
 /// Finds the member named `name` in the target struct/union `target_id`, looking through
-/// anonymous members, and records the raw path to it in `spec`. Returns the member's type
-/// when found and compatible with the local member.
+/// anonymous members, and records the raw path to it in `spec`.
 fn match_member<'t>(
     local: &Spec<'_>,
     local_accessor: &Accessor<'_>,
@@ -143,11 +174,11 @@ fn match_member<'t>(
     target: &'t Btf<'t>,
     target_id: TypeId,
     spec: &mut Spec<'t>,
-) -> Result<Option<TypeId>, MatchError> {
+) -> Result<MemberSearch, MatchError> {
     let target_id = target.skip_mods_and_typedefs(target_id)?;
     let ty = target.type_by_id(target_id)?;
     let Some(members) = ty.members() else {
-        return Ok(None);
+        return Ok(MemberSearch::NotComposite);
     };
     let local_member_type = local
         .btf
@@ -159,6 +190,7 @@ fn match_member<'t>(
             id: local_accessor.type_id,
             index: local_accessor.index,
         })?;
+    let mut outcome = MemberSearch::Missing;
     for (index, member) in members.enumerate() {
         spec.push_raw(index as u32)
             .map_err(|_| MatchError::TooDeep)?;
@@ -166,10 +198,10 @@ fn match_member<'t>(
         let member_name = target.str_at(member.name_offset)?;
         if member_name.is_empty() {
             // An anonymous struct or union: its members belong to this one.
-            if let Some(found) =
-                match_member(local, local_accessor, name, target, member.type_id, spec)?
-            {
-                return Ok(Some(found));
+            match match_member(local, local_accessor, name, target, member.type_id, spec)? {
+                MemberSearch::Found(found) => return Ok(MemberSearch::Found(found)),
+                MemberSearch::Incompatible => outcome = MemberSearch::Incompatible,
+                MemberSearch::Missing | MemberSearch::NotComposite => {}
             }
         } else if member_name == name {
             if !fields_are_compatible(local.btf, local_member_type, target, member.type_id)? {
@@ -177,17 +209,17 @@ fn match_member<'t>(
                 // (libbpf leaves this member in the raw spec here; we undo it.)
                 spec.bit_offset -= u64::from(member.bit_offset);
                 spec.raw.pop();
-                return Ok(None);
+                return Ok(MemberSearch::Incompatible);
             }
             spec.accessors.push(Accessor {
                 type_id: target_id,
                 index: index as u32,
                 name: Some(member_name),
             });
-            return Ok(Some(member.type_id));
+            return Ok(MemberSearch::Found(member.type_id));
         }
         spec.bit_offset -= u64::from(member.bit_offset);
         spec.raw.pop();
     }
-    Ok(None)
+    Ok(outcome)
 }

@@ -20,11 +20,16 @@ use crate::fixup::{Fixup, PoisonReason};
 use crate::named::elf::NamedSite;
 use crate::named::{NamedReloc, Step};
 
-use super::error::{ReloError, ReloErrorKind, SpecError};
+use super::candidates::TieredCandidate;
+use super::error::{ErrorAccess, ReloError, ReloErrorKind, SpecError};
+use super::explain::{
+    AccessPath, AccessStep, Ambiguity, CandidateResult, RawSpec, Rejection, TypeKeyword, TypeName,
+};
 use super::name::essential_name;
-use super::spec::{Accessor, Spec, describe_type, is_flexible_array};
+use super::spec::{Accessor, Spec, is_flexible_array};
 use super::value::{self, Value, ValueError};
 use super::{CandidateReport, Resolution, Targets};
+use crate::BtfOrigin;
 use crate::target::TargetRef;
 
 /// Declares every named relocation's root type to `targets`, before [`Targets::search`].
@@ -60,11 +65,24 @@ enum Eval<'t> {
     /// It has the field, type or enumerator: the target spec and value (`None`: poison).
     Matched(Spec<'t>, Option<Value>),
     /// It does not, and why.
-    Rejected(String),
+    Rejected(Rejection),
+}
+
+/// A program section of named relocations: its name (for explanations) and the modules that
+/// own its attach target (their candidates come right after vmlinux's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedSection {
+    /// The section's ELF index.
+    pub section_index: usize,
+    /// Its name, e.g. `kprobe/btrfs_getattr`.
+    pub name: String,
+    /// Modules owning its attach target.
+    pub attach_modules: Vec<BtfOrigin>,
 }
 
 /// Resolves every named relocation of `sites` against searched `targets`, in order; the
-/// result at `i` belongs to `sites[i]`.
+/// result at `i` belongs to `sites[i]`. `sections` names the program sections and their
+/// attach-target modules (a section not listed has none).
 ///
 /// ```
 /// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, MemberSpec};
@@ -77,7 +95,7 @@ enum Eval<'t> {
 /// let mut targets = Targets::new(TargetBtf { origin: &BtfOrigin::Vmlinux, btf: kernel });
 /// want_named_types(sites.iter().map(|site| &site.reloc), &mut targets);
 /// targets.search();
-/// for result in resolve_named(sites, &targets) {
+/// for result in resolve_named(sites, &targets, &[]) {
 ///     match result {
 ///         Ok(resolution) => println!("{} => {}", resolution.access, resolution.fixup.new_val),
 ///         Err(error) => println!("{error}"),
@@ -88,6 +106,7 @@ enum Eval<'t> {
 pub fn resolve_named(
     sites: &[NamedSite],
     targets: &Targets<'_>,
+    sections: &[NamedSection],
 ) -> Vec<Result<Resolution, ReloError>> {
     let mut results: Vec<Option<Result<Resolution, ReloError>>> =
         sites.iter().map(|_| None).collect();
@@ -108,26 +127,36 @@ pub fn resolve_named(
             .or_default()
             .push(position);
     }
-    for members in groups.values() {
+    let no_section = NamedSection {
+        section_index: 0,
+        name: String::new(),
+        attach_modules: Vec::new(),
+    };
+    for (&(section_index, ..), members) in &groups {
+        let section = sections
+            .iter()
+            .find(|section| section.section_index == section_index)
+            .unwrap_or(&no_section);
         let first = &sites[members[0]].reloc;
-        let candidates = targets.candidates(&first.type_name, first.type_kind);
+        let candidates =
+            targets.first_tier(&first.type_name, first.type_kind, &section.attach_modules);
         // evals[c][m]: candidate c on member m.
-        let mut evals: Vec<Vec<Result<Eval<'_>, ReloErrorKind>>> = Vec::new();
-        let mut refs = Vec::new();
-        for candidate in candidates {
-            let target = targets.target(candidate.target);
-            let target_ref = TargetRef {
-                origin: target.origin.clone(),
-                id: candidate.id,
-            };
-            evals.push(
+        let mut evals: Vec<Vec<Result<Eval<'_>, ReloErrorKind>>> = candidates
+            .iter()
+            .map(|candidate| {
                 members
                     .iter()
-                    .map(|&m| evaluate(&sites[m].reloc, target.btf, candidate.id, &target_ref))
-                    .collect(),
-            );
-            refs.push(target_ref);
-        }
+                    .map(|&m| {
+                        evaluate(
+                            &sites[m].reloc,
+                            candidate.btf,
+                            candidate.id,
+                            &candidate.target,
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
         // A relocation the candidate cannot give a value is poisoned or absent.
         let missing =
             |eval: &Result<Eval<'_>, ReloErrorKind>| !matches!(eval, Ok(Eval::Matched(_, Some(_))));
@@ -139,15 +168,30 @@ pub fn resolve_named(
         let tied: Vec<usize> = (0..scores.len())
             .filter(|&c| Some(scores[c]) == best)
             .collect();
-        let ambiguity = tied.split_first().and_then(|(&winner, others)| {
-            others.iter().find_map(|&other| {
-                members.iter().enumerate().find_map(|(m, &site)| {
-                    let kind = sites[site].reloc.kind;
-                    let a = final_value(&evals[winner][m], kind);
-                    let b = final_value(&evals[other][m], kind);
-                    (a != b).then(|| (other, describe_value(a), describe_value(b)))
+        let ambiguity = members.iter().enumerate().find_map(|(m, &position)| {
+            let named = &sites[position];
+            let kind = named.reloc.kind;
+            let results: Vec<CandidateResult> = tied
+                .iter()
+                .map(|&c| candidate_result(&evals[c][m], kind))
+                .collect();
+            let values: Vec<Option<u64>> = tied
+                .iter()
+                .map(|&c| final_value(&evals[c][m], kind))
+                .collect();
+            values
+                .iter()
+                .any(|value| *value != values[0])
+                .then(|| Ambiguity {
+                    local_type: local_type(&named.reloc),
+                    program: section.name.clone(),
+                    candidates: tied.iter().map(|&c| candidates[c].target.clone()).collect(),
+                    misses: best.unwrap_or(0),
+                    record_index: named.site.record_index,
+                    kind,
+                    access: access_path(&named.reloc),
+                    results,
                 })
-            })
         });
         let winner = tied.first().copied();
         for (m, &position) in members.iter().enumerate() {
@@ -155,19 +199,14 @@ pub fn resolve_named(
             let fail = |reason: ReloErrorKind| ReloError {
                 site: named.site,
                 kind: named.reloc.kind,
-                access: named.reloc.to_string(),
+                access: ErrorAccess::Path(access_path(&named.reloc)),
                 reason: Box::new(reason),
             };
-            let result = match (&ambiguity, winner) {
-                (Some((other, first_result, second_result)), Some(winner)) => {
-                    Err(fail(ReloErrorKind::Ambiguous {
-                        first: refs[winner].clone(),
-                        first_result: first_result.clone(),
-                        second: refs[*other].clone(),
-                        second_result: second_result.clone(),
-                    }))
+            let result = match &ambiguity {
+                Some(ambiguity) => Err(fail(ReloErrorKind::Ambiguous(Box::new(ambiguity.clone())))),
+                None => {
+                    resolution(named, winner, &mut evals, &candidates, &scores, m).map_err(fail)
                 }
-                _ => resolution(named, winner, &mut evals, &refs, m).map_err(fail),
             };
             results[position] = Some(result);
         }
@@ -176,6 +215,59 @@ pub fn resolve_named(
         .into_iter()
         .map(|result| result.expect("every site belongs to a group"))
         .collect()
+}
+
+/// The root type of a named relocation, as its symbol names it (it has no local BTF id).
+fn local_type(reloc: &NamedReloc) -> TypeName {
+    let keyword = match reloc.type_kind {
+        Kind::Struct => TypeKeyword::Struct,
+        Kind::Union => TypeKeyword::Union,
+        Kind::Enum | Kind::Enum64 => TypeKeyword::Enum,
+        Kind::Typedef => TypeKeyword::Typedef,
+        kind => TypeKeyword::Other(kind),
+    };
+    TypeName {
+        id: TypeId::VOID,
+        keyword,
+        name: Some(reloc.type_name.clone()),
+    }
+}
+
+/// A named relocation's access as a path.
+fn access_path(reloc: &NamedReloc) -> AccessPath {
+    let mut steps: Vec<AccessStep> = reloc
+        .path
+        .iter()
+        .map(|step| match step {
+            Step::Member(name) => AccessStep::Member { name: name.clone() },
+            &Step::Index(index) => AccessStep::Index(index),
+        })
+        .collect();
+    if let Some(name) = &reloc.enumerator {
+        steps.push(AccessStep::Enumerator { name: name.clone() });
+    }
+    AccessPath {
+        root: local_type(reloc),
+        steps,
+    }
+}
+
+/// What a tied candidate gives, for an ambiguity.
+fn candidate_result(
+    eval: &Result<Eval<'_>, ReloErrorKind>,
+    kind: crate::ext::CoreReloKind,
+) -> CandidateResult {
+    match eval {
+        Ok(Eval::Matched(spec, value)) => CandidateResult::Value {
+            value: value.map_or(0, |value| value.value),
+            bit_offset: kind.is_field_based().then_some(spec.bit_offset),
+        },
+        Ok(Eval::Rejected(why)) => CandidateResult::Unmatched(why.clone()),
+        Err(_) => CandidateResult::Value {
+            value: final_value(eval, kind).unwrap_or(0),
+            bit_offset: None,
+        },
+    }
 }
 
 /// The value a relocation ends with under a candidate (`None`: poison), errors included as
@@ -190,10 +282,6 @@ fn final_value(
     }
 }
 
-fn describe_value(value: Option<u64>) -> String {
-    value.map_or("no value (poison)".to_string(), |value| value.to_string())
-}
-
 /// The value without any target: 0 for existence and type kinds, poison for the others.
 fn no_target(kind: crate::ext::CoreReloKind) -> Option<Value> {
     // `compute` without a spec never reads BTF, so it cannot fail.
@@ -206,41 +294,52 @@ fn resolution(
     named: &NamedSite,
     winner: Option<usize>,
     evals: &mut [Vec<Result<Eval<'_>, ReloErrorKind>>],
-    refs: &[TargetRef],
+    candidates: &[TieredCandidate<'_>],
+    scores: &[usize],
     member: usize,
 ) -> Result<Resolution, ReloErrorKind> {
     let kind = named.reloc.kind;
-    let candidates = evals
+    let reports = evals
         .iter()
-        .zip(refs)
-        .map(|(row, target)| CandidateReport {
-            target: target.clone(),
+        .zip(candidates)
+        .enumerate()
+        .map(|(c, (row, candidate))| CandidateReport {
+            target: candidate.target.clone(),
+            tier: candidate.tier,
             rejected: match &row[member] {
-                Ok(Eval::Matched(..)) => None,
                 Ok(Eval::Rejected(why)) => Some(why.clone()),
-                Err(error) => Some(error.to_string()),
+                _ => None,
             },
+            misses: scores[c],
+            chosen: Some(c) == winner,
         })
         .collect();
+    let access = access_path(&named.reloc);
     let mut resolution = Resolution {
         fixup: Fixup::poison(named.site, kind, 0, PoisonReason::NotFound),
-        local_type: named.reloc.describe_type(),
-        access: named.reloc.to_string(),
-        spec: named.symbol.clone(),
+        local_type: access.root.clone(),
+        access,
+        spec: RawSpec::default(),
         target: None,
         target_spec: None,
-        candidates,
+        candidates: reports,
     };
     let chosen = winner.map(|c| {
-        let taken = std::mem::replace(&mut evals[c][member], Ok(Eval::Rejected(String::new())));
-        (c, taken)
+        let placeholder = Ok(Eval::Rejected(Rejection::NotAnArray {
+            target: TypeName {
+                id: TypeId::VOID,
+                keyword: TypeKeyword::Invalid,
+                name: None,
+            },
+        }));
+        (c, std::mem::replace(&mut evals[c][member], placeholder))
     });
     let value = match chosen {
         // The winner's BTF is broken where this relocation needs it.
         Some((_, Err(error))) => return Err(error),
         Some((c, Ok(Eval::Matched(spec, value)))) => {
-            resolution.target = Some(refs[c].clone());
-            resolution.target_spec = (!kind.is_type_based()).then(|| spec.raw_string());
+            resolution.target = Some(candidates[c].target.clone());
+            resolution.target_spec = (!kind.is_type_based()).then(|| spec.raw_spec());
             value
         }
         Some((_, Ok(Eval::Rejected(_)))) | None => no_target(kind),
@@ -258,13 +357,15 @@ fn evaluate<'t>(
     id: TypeId,
     target: &TargetRef,
 ) -> Result<Eval<'t>, ReloErrorKind> {
-    let btf_error = |source: BtfError| ReloErrorKind::Target {
+    let btf_error = |error: BtfError| ReloErrorKind::Target {
         target: target.clone(),
-        source,
+        error: error.into(),
     };
     let walked = walk(reloc, btf, id).map_err(|error| match error {
-        WalkError::Btf(source) => btf_error(source),
-        WalkError::TooDeep => ReloErrorKind::Spec(SpecError::TooLong),
+        WalkError::Btf(error) => btf_error(error),
+        WalkError::TooDeep => ReloErrorKind::Spec {
+            error: SpecError::TooLong,
+        },
     })?;
     let spec = match walked {
         Ok(spec) => spec,
@@ -272,7 +373,7 @@ fn evaluate<'t>(
     };
     let value =
         value::compute(Some(&spec), reloc.kind, btf.endian()).map_err(|error| match error {
-            ValueError::Btf(source) => btf_error(source),
+            ValueError::Btf(error) => btf_error(error),
             ValueError::Relo(reason) => reason,
         })?;
     Ok(Eval::Matched(spec, value))
@@ -294,7 +395,7 @@ fn walk<'t>(
     reloc: &NamedReloc,
     btf: &'t Btf<'t>,
     candidate: TypeId,
-) -> Result<Result<Spec<'t>, String>, WalkError> {
+) -> Result<Result<Spec<'t>, Rejection>, WalkError> {
     let mut spec = Spec::empty(btf, candidate);
     if reloc.kind.is_type_based() {
         return Ok(Ok(spec));
@@ -303,7 +404,9 @@ fn walk<'t>(
     if let Some(wanted) = &reloc.enumerator {
         let ty = btf.type_by_id(root)?;
         let Some(values) = ty.enum_values() else {
-            return Ok(Err(format!("{} is not an enum", describe_type(btf, root))));
+            return Ok(Err(Rejection::NotAnEnum {
+                target: TypeName::of(btf, root),
+            }));
         };
         for (index, value) in values.enumerate() {
             let name = btf.str_at(value.name_offset)?;
@@ -317,7 +420,10 @@ fn walk<'t>(
                 return Ok(Ok(spec));
             }
         }
-        return Ok(Err(format!("no enumerator `{wanted}`")));
+        return Ok(Err(Rejection::MissingEnumerator {
+            target: TypeName::of(btf, root),
+            name: wanted.clone(),
+        }));
     }
     spec.raw.push(0);
     spec.accessors.push(Accessor {
@@ -332,23 +438,25 @@ fn walk<'t>(
             Step::Member(name) => match find_member(btf, id, name, &mut spec)? {
                 Some(member_type) => id = member_type,
                 None => {
-                    return Ok(Err(format!(
-                        "{} has no member `{name}`",
-                        describe_type(btf, id)
-                    )));
+                    return Ok(Err(Rejection::MissingMember {
+                        holder: TypeName::of(btf, id),
+                        member: name.clone(),
+                    }));
                 }
             },
             &Step::Index(index) => {
                 let ty = btf.type_by_id(id)?;
                 let Some(array) = ty.array() else {
-                    return Ok(Err(format!("{} is not an array", describe_type(btf, id))));
+                    return Ok(Err(Rejection::NotAnArray {
+                        target: TypeName::of(btf, id),
+                    }));
                 };
                 let flexible = is_flexible_array(btf, spec.accessors.last(), array.nelems);
                 if !flexible && index >= array.nelems {
-                    return Ok(Err(format!(
-                        "index {index} is out of bounds of an array of {}",
-                        array.nelems
-                    )));
+                    return Ok(Err(Rejection::IndexOutOfBounds {
+                        index,
+                        nelems: array.nelems,
+                    }));
                 }
                 id = btf.skip_mods_and_typedefs(array.elem_type)?;
                 spec.push_raw(index).map_err(|_| WalkError::TooDeep)?;
@@ -434,7 +542,7 @@ mod tests {
         });
         want_named_types(sites.iter().map(|site| &site.reloc), &mut targets);
         targets.search();
-        resolve_named(&sites, &targets)
+        resolve_named(&sites, &targets, &[])
             .into_iter()
             .map(|result| {
                 result
@@ -603,7 +711,7 @@ mod tests {
         });
         want_named_types(sites.iter().map(|site| &site.reloc), &mut targets);
         targets.search();
-        let values: Vec<u64> = resolve_named(&sites, &targets)
+        let values: Vec<u64> = resolve_named(&sites, &targets, &[])
             .into_iter()
             .map(|result| result.unwrap().fixup.new_val)
             .collect();
@@ -622,17 +730,18 @@ mod tests {
         });
         want_named_types(sites.iter().map(|site| &site.reloc), &mut targets);
         targets.search();
-        let resolution = resolve_named(&sites, &targets).remove(0).unwrap();
+        let resolution = resolve_named(&sites, &targets, &[]).remove(0).unwrap();
         assert!(resolution.fixup.is_poison());
-        assert_eq!(resolution.access, "struct task.nope");
-        assert_eq!(
-            resolution.spec,
-            "core_reloc:v1:field_byte_offset:struct:task:nope"
-        );
+        assert_eq!(resolution.access.to_string(), "struct task.nope");
+        assert_eq!(resolution.spec, RawSpec::default());
         assert_eq!(resolution.candidates.len(), 1);
+        let Some(Rejection::MissingMember { holder, member }) = &resolution.candidates[0].rejected
+        else {
+            panic!("{:?}", resolution.candidates);
+        };
         assert_eq!(
-            resolution.candidates[0].rejected.as_deref(),
-            Some("struct task has no member `nope`")
+            (holder.to_string().as_str(), member.as_str()),
+            ("struct task", "nope")
         );
     }
 }

@@ -4,10 +4,11 @@
 //! anonymous members found while matching a target), and the accessors that matter for
 //! matching: the root index, each *named* member and each array index.
 
-use crate::btf::{Btf, Kind, TypeId};
+use crate::btf::{Btf, TypeId};
 use crate::ext::CoreReloKind;
 
 use super::error::SpecError;
+use super::explain::{AccessPath, AccessStep, RawSpec, TypeName};
 
 /// Longest access string accepted, as the kernel and libbpf allow.
 pub const MAX_SPEC_LEN: usize = 64;
@@ -53,18 +54,10 @@ impl<'b> Spec<'b> {
         Ok(())
     }
 
-    /// The raw indices as an access string, e.g. `0:3:1`.
-    pub fn raw_string(&self) -> String {
-        join_indices(&self.raw)
+    /// The raw indices, e.g. `0:3:1`.
+    pub fn raw_spec(&self) -> RawSpec {
+        RawSpec(self.raw.clone())
     }
-}
-
-pub(crate) fn join_indices(indices: &[u32]) -> String {
-    indices
-        .iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 /// Parses `0:1:2`. Stricter than libbpf: no empty, signed or trailing elements.
@@ -196,52 +189,33 @@ pub(crate) fn parse_local_spec<'b>(
     Ok(spec)
 }
 
-/// `struct btrfs_inode`, `enum foo`, `typedef pid_t`, or `<anon struct>`.
-pub(crate) fn describe_type(btf: &Btf<'_>, id: TypeId) -> String {
-    let Ok(ty) = btf.type_by_id(id) else {
-        return format!("<invalid type {id}>");
-    };
-    let name = btf.name(&ty).unwrap_or("");
-    let kind = match ty.kind() {
-        Kind::Struct => "struct".to_string(),
-        Kind::Union => "union".to_string(),
-        Kind::Enum | Kind::Enum64 => "enum".to_string(),
-        Kind::Fwd if ty.kind_flag() => "union".to_string(),
-        Kind::Fwd => "struct".to_string(),
-        Kind::Typedef => "typedef".to_string(),
-        kind => kind.name().to_lowercase(),
-    };
-    if name.is_empty() {
-        format!("<anon {kind}>")
-    } else {
-        format!("{kind} {name}")
-    }
-}
-
 /// The access in C-like words: `struct btrfs_inode.vfs_inode.i_ino`, `struct s[2].a[3]`,
 /// `enum e::VALUE`, or just the type for type-based kinds.
-pub(crate) fn describe_spec(spec: &Spec<'_>, kind: CoreReloKind) -> String {
-    let mut words = describe_type(spec.btf, spec.root);
+pub(crate) fn access_path(spec: &Spec<'_>, kind: CoreReloKind) -> AccessPath {
+    let root = TypeName::of(spec.btf, spec.root);
+    let mut steps = Vec::new();
     if kind.is_enumval_based() {
-        if let Some(name) = spec.accessors.first().and_then(|acc| acc.name) {
-            words.push_str("::");
-            words.push_str(name);
+        if let Some(accessor) = spec.accessors.first()
+            && let Some(name) = accessor.name
+        {
+            steps.push(AccessStep::Enumerator {
+                name: name.to_string(),
+            });
         }
-        return words;
+        return AccessPath { root, steps };
     }
     for (position, accessor) in spec.accessors.iter().enumerate() {
         match accessor.name {
-            Some(name) => {
-                words.push('.');
-                words.push_str(name);
-            }
+            Some(name) => steps.push(AccessStep::Member {
+                name: name.to_string(),
+            }),
             None if position > 0 || accessor.index > 0 => {
-                words.push_str(&format!("[{}]", accessor.index));
+                steps.push(AccessStep::Index(accessor.index));
             }
             None => {}
         }
     }
-    words
+    AccessPath { root, steps }
 }
 
 #[cfg(test)]

@@ -70,28 +70,50 @@ fn target(build: impl FnOnce(&mut BtfBuilder)) -> Btf<'static> {
     Btf::parse(builder.build()).expect("target BTF")
 }
 
+/// Resolves `records` as one program; modules (after vmlinux) are named explicitly.
 fn resolve_all(
     local: &Local,
     targets: &[(&BtfOrigin, &Btf<'_>)],
     records: &[CoreRelo],
     options: EngineOptions,
 ) -> Vec<Result<Resolution, ReloError>> {
-    let (vmlinux_origin, vmlinux) = targets[0];
+    let modules: Vec<_> = targets[1..]
+        .iter()
+        .map(|&(origin, btf)| (origin, btf, ModuleRole::Explicit))
+        .collect();
+    resolve_program(local, targets[0].1, &modules, &[], records, options)
+}
+
+/// Resolves `records` as one program whose attach targets `attach` own, against vmlinux and
+/// modules in the given roles.
+fn resolve_program(
+    local: &Local,
+    vmlinux: &Btf<'_>,
+    modules: &[(&BtfOrigin, &Btf<'_>, ModuleRole)],
+    attach: &[BtfOrigin],
+    records: &[CoreRelo],
+    options: EngineOptions,
+) -> Vec<Result<Resolution, ReloError>> {
     let mut set = Targets::new(TargetBtf {
-        origin: vmlinux_origin,
+        origin: VMLINUX,
         btf: vmlinux,
     });
-    for &(origin, btf) in &targets[1..] {
-        set.add_module(TargetBtf { origin, btf });
+    for &(origin, btf, role) in modules {
+        set.add_module(TargetBtf { origin, btf }, role);
     }
     want_record_types(&local.btf, records, &mut set);
     set.search();
     let engine = Engine::new(&local.btf, &set, options);
-    records
-        .iter()
-        .enumerate()
-        .map(|(index, record)| engine.resolve(site(index), record))
-        .collect()
+    let program = ProgramRecords {
+        name: "test".into(),
+        attach_modules: attach.to_vec(),
+        records: records
+            .iter()
+            .enumerate()
+            .map(|(index, record)| (site(index), *record))
+            .collect(),
+    };
+    engine.resolve_program(&program)
 }
 
 fn resolve(local: &Local, target: &Btf<'_>, record: CoreRelo) -> Result<Resolution, ReloError> {
@@ -158,7 +180,7 @@ fn field_offsets_follow_the_target_layout_through_nesting() {
     )
     .unwrap();
     assert_eq!(values(&a), (0, 4, false));
-    assert_eq!(a.access, "struct s.a");
+    assert_eq!(a.access.to_string(), "struct s.a");
     let x = resolve(
         &local,
         &kernel,
@@ -166,9 +188,9 @@ fn field_offsets_follow_the_target_layout_through_nesting() {
     )
     .unwrap();
     assert_eq!(values(&x), (4, 16 + 8, false));
-    assert_eq!(x.access, "struct s.in.x");
+    assert_eq!(x.access.to_string(), "struct s.in.x");
     // The target path goes through the anonymous union: s[0], member 2, in (0), x (1).
-    assert_eq!(x.target_spec.as_deref(), Some("0:2:0:1"));
+    assert_eq!(x.target_spec, Some(RawSpec(vec![0, 2, 0, 1])));
     let y = resolve(
         &local,
         &kernel,
@@ -213,7 +235,7 @@ fn root_array_index_scales_by_the_target_size() {
     assert!(local.find_string(access).is_some());
     let r = resolve(&local, &kernel, rec).unwrap();
     assert_eq!(values(&r), (24, 44, false));
-    assert_eq!(r.access, "struct s[1].a");
+    assert_eq!(r.access.to_string(), "struct s[1].a");
 }
 
 #[test]
@@ -233,9 +255,12 @@ fn missing_fields_poison_reads_and_report_nonexistence() {
     assert_eq!(read.fixup.poison, Some(PoisonReason::NotFound));
     assert_eq!(read.target, None);
     assert_eq!(read.candidates.len(), 1);
+    let Some(Rejection::MissingMember { holder, member }) = &read.candidates[0].rejected else {
+        panic!("{:?}", read.candidates);
+    };
     assert_eq!(
-        read.candidates[0].rejected.as_deref(),
-        Some("struct s has no compatible member `c`")
+        (holder.to_string().as_str(), member.as_str()),
+        ("struct s", "c")
     );
     let exists = resolve(
         &local,
@@ -345,7 +370,7 @@ fn array_members_flexible_arrays_and_bounds() {
     )
     .unwrap();
     assert_eq!(values(&a1), (8, 4, false));
-    assert_eq!(a1.access, "struct s.a[1]");
+    assert_eq!(a1.access.to_string(), "struct s.a[1]");
     // a[3] is out of the target's bounds (2 elements): no match, poison.
     let a3 = resolve(
         &local,
@@ -355,8 +380,11 @@ fn array_members_flexible_arrays_and_bounds() {
     .unwrap();
     assert!(a3.fixup.is_poison());
     assert_eq!(
-        a3.candidates[0].rejected.as_deref(),
-        Some("index 3 is out of bounds of an array of 2")
+        a3.candidates[0].rejected,
+        Some(Rejection::IndexOutOfBounds {
+            index: 3,
+            nelems: 2
+        })
     );
     // tail[5] of a flexible array: allowed, scaled by the target element size (2).
     let flex = resolve(
@@ -384,7 +412,9 @@ fn array_members_flexible_arrays_and_bounds() {
     assert!(
         matches!(
             *err.reason,
-            ReloErrorKind::ArrayElementKind(CoreReloKind::FieldSigned)
+            ReloErrorKind::ArrayElementKind {
+                kind: CoreReloKind::FieldSigned
+            }
         ),
         "{err}"
     );
@@ -633,7 +663,9 @@ fn type_based_kinds() {
     assert!(
         matches!(
             *err.reason,
-            ReloErrorKind::Spec(SpecError::TypeBasedNotZero(_))
+            ReloErrorKind::Spec {
+                error: SpecError::TypeBasedNotZero(_)
+            }
         ),
         "{err}"
     );
@@ -666,9 +698,13 @@ fn type_matches_is_stricter_than_compatibility() {
     )
     .unwrap();
     assert_eq!(values(&matches), (1, 0, false));
-    assert_eq!(
-        matches.candidates[0].rejected.as_deref(),
-        Some("layout does not match")
+    assert!(
+        matches!(
+            matches.candidates[0].rejected,
+            Some(Rejection::LayoutMismatch { .. })
+        ),
+        "{:?}",
+        matches.candidates
     );
 }
 
@@ -725,7 +761,7 @@ fn enumerators_exist_and_take_the_target_value() {
     )
     .unwrap();
     assert_eq!(values(&busy), (1, 7, false));
-    assert_eq!(busy.access, "enum state::BUSY");
+    assert_eq!(busy.access.to_string(), "enum state::BUSY");
     let idle = resolve(
         &local,
         &kernel,
@@ -803,10 +839,20 @@ fn ambiguous_candidates_fail_and_agreeing_ones_do_not() {
         local.record(root, "0:0", CoreReloKind::FieldByteOffset),
     )
     .unwrap_err();
-    let ReloErrorKind::Ambiguous { first, second, .. } = &*err.reason else {
+    let ReloErrorKind::Ambiguous(ambiguity) = &*err.reason else {
         panic!("{err}");
     };
-    assert_eq!((first.id, second.id), (TypeId(2), TypeId(4)));
+    let ids: Vec<TypeId> = ambiguity.candidates.iter().map(|c| c.id).collect();
+    assert_eq!(ids, [TypeId(2), TypeId(3), TypeId(4)]);
+    assert_eq!(ambiguity.local_type.to_string(), "struct s");
+    assert_eq!(ambiguity.record_index, 0);
+    assert_eq!(
+        ambiguity.results[2],
+        CandidateResult::Value {
+            value: 4,
+            bit_offset: Some(32)
+        }
+    );
     assert!(err.to_string().contains("struct s.a"), "{err}");
     // As in libbpf, candidates must agree on the field's position even when only its
     // existence is asked.
@@ -817,7 +863,7 @@ fn ambiguous_candidates_fail_and_agreeing_ones_do_not() {
     )
     .unwrap_err();
     assert!(
-        matches!(*exists.reason, ReloErrorKind::Ambiguous { .. }),
+        matches!(*exists.reason, ReloErrorKind::Ambiguous(_)),
         "{exists}"
     );
     // Two identical candidates are not ambiguous.
@@ -836,11 +882,43 @@ fn ambiguous_candidates_fail_and_agreeing_ones_do_not() {
     assert_eq!(r.candidates.len(), 2);
 }
 
+/// Results as comparable text, in record order.
+fn outcomes(results: Vec<Result<Resolution, ReloError>>) -> Vec<String> {
+    results
+        .into_iter()
+        .map(|r| match r {
+            Ok(r) => format!("{:?}", values(&r)),
+            Err(e) => format!("{:?}", e.reason.to_string()),
+        })
+        .collect()
+}
+
+/// `records` resolved forwards and backwards give the same answers, which are returned.
+fn order_independent(local: &Local, kernel: &Btf<'_>, records: &[CoreRelo]) -> Vec<String> {
+    let forward = outcomes(resolve_all(
+        local,
+        &[(VMLINUX, kernel)],
+        records,
+        EngineOptions::default(),
+    ));
+    let mut reversed = records.to_vec();
+    reversed.reverse();
+    let mut backward = outcomes(resolve_all(
+        local,
+        &[(VMLINUX, kernel)],
+        &reversed,
+        EngineOptions::default(),
+    ));
+    backward.reverse();
+    assert_eq!(forward, backward);
+    forward
+}
+
 #[test]
 fn record_order_never_changes_a_result() {
-    // libbpf prunes a shared candidate list: a record that rejects `s___b` first can change
-    // what a later record of the same type sees. Here `x` exists only in `s___b`, `a` in
-    // both at different offsets.
+    // libbpf prunes a shared candidate list: a record that rejects `s___a` first changes what
+    // a later record of the same type sees. Here `x` exists only in `s___b`, `a` in both at
+    // different offsets: `s___b` leaves no record unmatched, so it wins for every record.
     let mut root = TypeId::VOID;
     let local = Local::new(|b| {
         let int = b.add_int("int", 4, IntEncoding::SIGNED);
@@ -857,34 +935,336 @@ fn record_order_never_changes_a_result() {
         local.record(root, "0:0", CoreReloKind::FieldExists),
         local.record(root, "0", CoreReloKind::TypeSize),
     ];
-    let describe = |results: Vec<Result<Resolution, ReloError>>| -> Vec<String> {
-        results
-            .into_iter()
-            .map(|r| match r {
-                Ok(r) => format!("{:?}", values(&r)),
-                Err(e) => format!("{:?}", e.reason.to_string()),
-            })
-            .collect()
-    };
-    let forward = describe(resolve_all(
+    let results = order_independent(&local, &kernel, &records);
+    assert_eq!(
+        results,
+        [
+            "(4, 0, false)",
+            "(0, 4, false)",
+            "(1, 1, false)",
+            "(8, 8, false)"
+        ]
+    );
+}
+
+#[test]
+fn one_local_type_binds_to_the_candidate_that_leaves_fewest_records_unmatched() {
+    // The example: local `{a, b}` against `x {a, b}` and `y {b, c}`. libbpf binds `b`
+    // to `y` when `b` is read first, then refuses `a`; we take `x` in both orders.
+    let mut root = TypeId::VOID;
+    let local = Local::new(|b| {
+        let int = b.add_int("int", 4, IntEncoding::SIGNED);
+        root = b.add_struct("s", 8, &[M::new("a", int, 0), M::new("b", int, 32)]);
+    });
+    let kernel = target(|b| {
+        let int = b.add_int("int", 4, IntEncoding::SIGNED);
+        b.add_struct("s___x", 8, &[M::new("a", int, 0), M::new("b", int, 32)]);
+        b.add_struct("s___y", 8, &[M::new("b", int, 0), M::new("c", int, 32)]);
+    });
+    let a = local.record(root, "0:0", CoreReloKind::FieldByteOffset);
+    let b = local.record(root, "0:1", CoreReloKind::FieldByteOffset);
+    assert_eq!(
+        order_independent(&local, &kernel, &[a, b]),
+        ["(0, 0, false)", "(4, 4, false)"]
+    );
+    assert_eq!(
+        order_independent(&local, &kernel, &[b, a]),
+        ["(4, 4, false)", "(0, 0, false)"]
+    );
+    // The report says why: x leaves nothing unmatched, y leaves `a`.
+    let results = resolve_all(
+        &local,
+        &[(VMLINUX, &kernel)],
+        &[b, a],
+        EngineOptions::default(),
+    );
+    let b = results[0].as_ref().unwrap();
+    assert_eq!(b.target.as_ref().map(|t| t.id), Some(TypeId(2)));
+    let scores: Vec<(TypeId, usize, bool)> = b
+        .candidates
+        .iter()
+        .map(|c| (c.target.id, c.misses, c.chosen))
+        .collect();
+    assert_eq!(scores, [(TypeId(2), 0, true), (TypeId(3), 1, false)]);
+    // Each record alone would be ambiguous for `b` (4 in x, 0 in y); together they are not.
+    let alone = resolve(
+        &local,
+        &kernel,
+        local.record(root, "0:1", CoreReloKind::FieldByteOffset),
+    );
+    assert!(
+        matches!(
+            alone.as_ref().map_err(|e| &*e.reason),
+            Err(ReloErrorKind::Ambiguous(_))
+        ),
+        "{alone:?}"
+    );
+}
+
+#[test]
+fn tied_candidates_that_disagree_fail_every_record_of_the_type() {
+    // Two flavors with the same members in another order: both match everything, and they
+    // disagree on every offset.
+    let mut root = TypeId::VOID;
+    let mut other = TypeId::VOID;
+    let local = Local::new(|b| {
+        let int = b.add_int("int", 4, IntEncoding::SIGNED);
+        root = b.add_struct("s", 8, &[M::new("a", int, 0), M::new("b", int, 32)]);
+        other = b.add_struct("t", 4, &[M::new("a", int, 0)]);
+    });
+    let kernel = target(|b| {
+        let int = b.add_int("int", 4, IntEncoding::SIGNED);
+        b.add_struct("s___one", 8, &[M::new("a", int, 0), M::new("b", int, 32)]);
+        b.add_struct("s___two", 8, &[M::new("b", int, 0), M::new("a", int, 32)]);
+        b.add_struct("t", 8, &[M::new("a", int, 32)]);
+    });
+    let records = [
+        local.record(root, "0", CoreReloKind::TypeSize),
+        local.record(root, "0:1", CoreReloKind::FieldByteOffset),
+        local.record(other, "0:0", CoreReloKind::FieldByteOffset),
+    ];
+    let results = resolve_all(
         &local,
         &[(VMLINUX, &kernel)],
         &records,
         EngineOptions::default(),
-    ));
-    let mut reversed_records = records.clone();
-    reversed_records.reverse();
-    let mut backward = describe(resolve_all(
+    );
+    for result in &results[..2] {
+        let err = result.as_ref().unwrap_err();
+        let ReloErrorKind::Ambiguous(ambiguity) = &*err.reason else {
+            panic!("{err}");
+        };
+        // The size agrees (8 in both): the first disagreement is record #1, `b`.
+        assert_eq!(ambiguity.record_index, 1);
+        assert_eq!(ambiguity.access.to_string(), "struct s.b");
+        assert_eq!(ambiguity.misses, 0);
+        assert_eq!(
+            ambiguity.candidates,
+            [
+                TargetRef {
+                    origin: BtfOrigin::Vmlinux,
+                    id: TypeId(2)
+                },
+                TargetRef {
+                    origin: BtfOrigin::Vmlinux,
+                    id: TypeId(3)
+                },
+            ]
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("struct s") && text.contains("[2] in vmlinux gives 4 (bit offset 32)"),
+            "{text}"
+        );
+    }
+    // Another local type of the same program is not affected.
+    assert_eq!(values(results[2].as_ref().unwrap()), (0, 4, false));
+}
+
+/// vmlinux with `struct net_device`; e1000 and e1000e each define `struct e1000_adapter`
+/// with `netdev` at a different offset.
+struct TwoModules {
+    vmlinux: Arc<Btf<'static>>,
+    e1000: Btf<'static>,
+    e1000e: Btf<'static>,
+}
+
+fn two_modules() -> TwoModules {
+    let mut base = BtfBuilder::new();
+    let long = base.add_int("unsigned long", 8, IntEncoding::NONE);
+    let netdev = base.add_struct("net_device", 8, &[M::new("state", long, 0)]);
+    let ptr = base.add_ptr(netdev);
+    let vmlinux = Arc::new(Btf::parse(base.build()).unwrap());
+    let module = |offset: u32| {
+        let mut split = BtfBuilder::new_split(&vmlinux);
+        split.add_struct(
+            "e1000_adapter",
+            64,
+            &[M::new("flags", long, 0), M::new("netdev", ptr, offset * 8)],
+        );
+        Btf::parse_split(split.build(), vmlinux.clone()).unwrap()
+    };
+    TwoModules {
+        e1000: module(8),
+        e1000e: module(16),
+        vmlinux,
+    }
+}
+
+fn adapter_local() -> (Local, CoreRelo) {
+    let mut root = TypeId::VOID;
+    let local = Local::new(|b| {
+        let long = b.add_int("unsigned long", 8, IntEncoding::NONE);
+        let netdev = b.add_struct("net_device", 8, &[M::new("state", long, 0)]);
+        let ptr = b.add_ptr(netdev);
+        root = b.add_struct("e1000_adapter", 8, &[M::new("netdev", ptr, 0)]);
+    });
+    let record = local.record(root, "0:0", CoreReloKind::FieldByteOffset);
+    (local, record)
+}
+
+#[test]
+fn two_modules_defining_the_type_in_one_tier_are_ambiguous() {
+    let kernel = two_modules();
+    let (local, record) = adapter_local();
+    let e1000 = BtfOrigin::module("e1000");
+    let e1000e = BtfOrigin::module("e1000e");
+    let results = resolve_all(
         &local,
-        &[(VMLINUX, &kernel)],
-        &reversed_records,
+        &[
+            (VMLINUX, &kernel.vmlinux),
+            (&e1000, &kernel.e1000),
+            (&e1000e, &kernel.e1000e),
+        ],
+        &[record],
         EngineOptions::default(),
-    ));
-    backward.reverse();
-    assert_eq!(forward, backward);
-    // And the answers themselves: `x` from s___b only; `a` ambiguous between the two.
-    assert_eq!(forward[0], "(4, 0, false)");
-    assert!(forward[1].contains("ambiguous"), "{}", forward[1]);
+    );
+    let err = results[0].as_ref().unwrap_err();
+    let ReloErrorKind::Ambiguous(ambiguity) = &*err.reason else {
+        panic!("{err}");
+    };
+    let origins: Vec<&str> = ambiguity
+        .candidates
+        .iter()
+        .map(|c| c.origin.name())
+        .collect();
+    assert_eq!(origins, ["e1000", "e1000e"]);
+    assert!(err.to_string().contains("in e1000e gives 16"), "{err}");
+}
+
+#[test]
+fn the_attach_target_module_beats_an_explicit_one_and_explicit_beats_searched() {
+    let kernel = two_modules();
+    let (local, record) = adapter_local();
+    let e1000 = BtfOrigin::module("e1000");
+    let e1000e = BtfOrigin::module("e1000e");
+    let offset = |modules: &[(&BtfOrigin, &Btf<'_>, ModuleRole)], attach: &[BtfOrigin]| {
+        let results = resolve_program(
+            &local,
+            &kernel.vmlinux,
+            modules,
+            attach,
+            &[record],
+            EngineOptions::default(),
+        );
+        let resolved = results.into_iter().next().unwrap().unwrap();
+        (
+            resolved.fixup.new_val,
+            resolved.target.unwrap().origin,
+            resolved.candidates.len(),
+        )
+    };
+    // The program attaches to e1000; e1000e is named explicitly: e1000 wins outright.
+    assert_eq!(
+        offset(
+            &[
+                (&e1000, &kernel.e1000, ModuleRole::AttachTarget),
+                (&e1000e, &kernel.e1000e, ModuleRole::Explicit)
+            ],
+            std::slice::from_ref(&e1000)
+        ),
+        (8, e1000.clone(), 1)
+    );
+    // The same modules for a program attached to e1000e.
+    assert_eq!(
+        offset(
+            &[
+                (&e1000, &kernel.e1000, ModuleRole::Explicit),
+                (&e1000e, &kernel.e1000e, ModuleRole::AttachTarget)
+            ],
+            std::slice::from_ref(&e1000e)
+        ),
+        (16, e1000e.clone(), 1)
+    );
+    // Named explicitly beats found by the on-miss search.
+    assert_eq!(
+        offset(
+            &[
+                (&e1000, &kernel.e1000, ModuleRole::Searched),
+                (&e1000e, &kernel.e1000e, ModuleRole::Explicit)
+            ],
+            &[]
+        ),
+        (16, e1000e.clone(), 1)
+    );
+    // A module that is only another program's attach target takes no part here.
+    assert_eq!(
+        offset(
+            &[
+                (&e1000, &kernel.e1000, ModuleRole::AttachTarget),
+                (&e1000e, &kernel.e1000e, ModuleRole::Searched)
+            ],
+            &[]
+        ),
+        (16, e1000e.clone(), 1)
+    );
+}
+
+#[test]
+fn a_shared_subprogram_record_must_get_one_value_in_every_program() {
+    let kernel = two_modules();
+    let (local, record) = adapter_local();
+    let e1000 = BtfOrigin::module("e1000");
+    let e1000e = BtfOrigin::module("e1000e");
+    let mut set = Targets::new(TargetBtf {
+        origin: VMLINUX,
+        btf: &kernel.vmlinux,
+    });
+    set.add_module(
+        TargetBtf {
+            origin: &e1000,
+            btf: &kernel.e1000,
+        },
+        ModuleRole::AttachTarget,
+    );
+    set.add_module(
+        TargetBtf {
+            origin: &e1000e,
+            btf: &kernel.e1000e,
+        },
+        ModuleRole::AttachTarget,
+    );
+    want_record_types(&local.btf, [&record], &mut set);
+    set.search();
+    let engine = Engine::new(&local.btf, &set, EngineOptions::default());
+    // One record in .text, called by a program attached to each module.
+    let shared = RelocationSite {
+        record_index: 0,
+        section_index: 2,
+        insn_index: 4,
+    };
+    let program = |name: &str, module: &BtfOrigin| ProgramRecords {
+        name: name.into(),
+        attach_modules: vec![module.clone()],
+        records: vec![(shared, record)],
+    };
+    let outcomes = engine.resolve_programs(&[
+        program("kprobe/e1000_watchdog", &e1000),
+        program("kprobe/e1000e_watchdog", &e1000e),
+    ]);
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0].programs, [0, 1]);
+    let err = outcomes[0].result.as_ref().unwrap_err();
+    let ReloErrorKind::ProgramsDisagree { first, second } = &*err.reason else {
+        panic!("{err}");
+    };
+    assert_eq!(
+        (first.program.as_str(), first.fixup.new_val),
+        ("kprobe/e1000_watchdog", 8)
+    );
+    assert_eq!(
+        (second.program.as_str(), second.fixup.new_val),
+        ("kprobe/e1000e_watchdog", 16)
+    );
+    assert!(
+        err.to_string()
+            .contains("kprobe/e1000_watchdog and kprobe/e1000e_watchdog"),
+        "{err}"
+    );
+    // Two programs attached to the same module agree.
+    let outcomes =
+        engine.resolve_programs(&[program("kprobe/a", &e1000), program("kprobe/b", &e1000)]);
+    assert_eq!(outcomes[0].result.as_ref().unwrap().fixup.new_val, 8);
 }
 
 #[test]
@@ -983,8 +1363,11 @@ fn local_errors_name_the_relocation() {
         ..local.record(root, "0:0", CoreReloKind::FieldByteOffset)
     };
     let err = resolve(&local, &kernel, bad_type).unwrap_err();
-    assert!(matches!(*err.reason, ReloErrorKind::LocalType(_)), "{err}");
-    assert_eq!(err.access, "0:0");
+    assert!(
+        matches!(*err.reason, ReloErrorKind::LocalType { .. }),
+        "{err}"
+    );
+    assert_eq!(err.access.to_string(), "0:0");
     let out_of_range = resolve(
         &local,
         &kernel,
@@ -994,7 +1377,9 @@ fn local_errors_name_the_relocation() {
     assert!(
         matches!(
             *out_of_range.reason,
-            ReloErrorKind::Spec(SpecError::IndexOutOfRange { index: 3, .. })
+            ReloErrorKind::Spec {
+                error: SpecError::IndexOutOfRange { index: 3, .. }
+            }
         ),
         "{out_of_range}"
     );
@@ -1018,7 +1403,9 @@ fn local_errors_name_the_relocation() {
     assert!(
         matches!(
             *into_int.reason,
-            ReloErrorKind::Spec(SpecError::NotIndexable { .. })
+            ReloErrorKind::Spec {
+                error: SpecError::NotIndexable { .. }
+            }
         ),
         "{into_int}"
     );
@@ -1041,7 +1428,7 @@ fn anonymous_local_types_cannot_be_searched() {
     )
     .unwrap_err();
     assert!(matches!(*err.reason, ReloErrorKind::AnonymousType), "{err}");
-    assert_eq!(err.access, "<anon struct>.a");
+    assert_eq!(err.access.to_string(), "<anon struct>.a");
 }
 
 #[test]
@@ -1059,7 +1446,12 @@ fn self_referential_anonymous_members_end_in_an_error() {
     )
     .unwrap_err();
     assert!(
-        matches!(*err.reason, ReloErrorKind::Spec(SpecError::TooLong)),
+        matches!(
+            *err.reason,
+            ReloErrorKind::Spec {
+                error: SpecError::TooLong
+            }
+        ),
         "{err}"
     );
 }

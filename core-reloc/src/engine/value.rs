@@ -118,7 +118,7 @@ fn field_value(
             CoreReloKind::FieldByteSize => Ok(Some(Value::plain(u64::from(
                 btf.resolved_size(last.type_id)?,
             )))),
-            other => Err(ReloErrorKind::ArrayElementKind(other).into()),
+            other => Err(ReloErrorKind::ArrayElementKind { kind: other }.into()),
         };
     }
 
@@ -192,8 +192,9 @@ fn field_value(
                     ((8 - byte_size as i128) * 8) + (bit_offset - byte_offset * 8) as i128
                 }
             };
-            value.value =
-                u64::try_from(shift).map_err(|_| ReloErrorKind::Overflow(shift as u128))?;
+            value.value = u64::try_from(shift).map_err(|_| ReloErrorKind::Overflow {
+                value: shift as u128,
+            })?;
         }
         CoreReloKind::FieldRshiftU64 => {
             value.value = 64 - bit_size.min(64);

@@ -108,9 +108,11 @@ impl CliError {
                 | LoadError::LocalBtf(_)
                 | LoadError::KernelBtf(_)
                 | LoadError::Module(_)
-                | LoadError::Kallsyms(_)
-                | LoadError::KallsymsLine(_) => EXIT_USAGE_OR_INPUT,
-                LoadError::Relocation(_)
+                | LoadError::Kallsyms { .. }
+                | LoadError::KallsymsLine(_)
+                | LoadError::Resolve(_) => EXIT_USAGE_OR_INPUT,
+                LoadError::Relocation { .. }
+                | LoadError::Apply(_)
                 | LoadError::Strict(_)
                 | LoadError::Aya(_)
                 | LoadError::PoisonedRelocation { .. }
@@ -139,8 +141,10 @@ impl CliError {
                 LoadError::LocalBtf(_) => "local_btf",
                 LoadError::KernelBtf(_) => "kernel_btf",
                 LoadError::Module(_) => "module",
-                LoadError::Kallsyms(_) | LoadError::KallsymsLine(_) => "kallsyms",
-                LoadError::Relocation(_) => "relocation",
+                LoadError::Kallsyms { .. } | LoadError::KallsymsLine(_) => "kallsyms",
+                LoadError::Resolve(_) => "call_graph",
+                LoadError::Relocation { .. } => "relocation",
+                LoadError::Apply(_) => "patch",
                 LoadError::Strict(_) => "strict",
                 LoadError::Aya(_) => "aya",
                 LoadError::PoisonedRelocation { .. } => "poisoned_relocation",
@@ -186,7 +190,9 @@ mod tests {
         };
         assert_eq!(read.exit_code(), EXIT_USAGE_OR_INPUT);
         assert_eq!(chain(&read), "reading x.o: entity not found");
-        let refused = CliError::Load(LoadError::Relocation(Vec::new()));
+        let refused = CliError::Load(LoadError::Relocation {
+            failures: Vec::new(),
+        });
         assert_eq!(refused.exit_code(), EXIT_REFUSED);
         assert_eq!(refused.kind(), "relocation");
     }

@@ -4,7 +4,7 @@
 //! `"relocation"`, `"summary"` or `"error"`. The fields are documented in the README
 //! ("JSON output").
 
-use core_reloc::engine::CandidateReport;
+use core_reloc::engine::{CandidateReport, ReloErrorKind};
 use core_reloc::target::TargetRef;
 use core_reloc_loader::{Failure, FixupReport, LoadError, ModuleReport, Report, Warning};
 use serde::Serialize;
@@ -48,7 +48,7 @@ impl From<&CandidateReport> for CandidateJson {
             btf: candidate.target.origin.name().to_string(),
             id: candidate.target.id.0,
             matched: candidate.rejected.is_none(),
-            rejected: candidate.rejected.clone(),
+            rejected: candidate.rejected.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -99,9 +99,13 @@ impl From<&FixupReport> for RelocationJson {
             insn: fixup.insn,
             kind: fixup.kind.name(),
             symbol: fixup.symbol.clone(),
-            local_type: fixup.local_type.clone(),
-            spec: fixup.spec.clone(),
-            access: fixup.access.clone(),
+            local_type: fixup.local_type.to_string(),
+            // A named relocation has no access string: its symbol says the access.
+            spec: fixup
+                .symbol
+                .clone()
+                .unwrap_or_else(|| fixup.spec.to_string()),
+            access: fixup.access.to_string(),
             target: fixup.target.as_ref().map(TargetJson::from),
             old: fixup.old,
             new: fixup.new,
@@ -188,7 +192,7 @@ impl From<&Warning> for WarningJson {
             } => WarningJson::TypeInUnsearchedModule {
                 record_index: *record_index,
                 kind: kind.name(),
-                access: access.clone(),
+                access: access.to_string(),
                 type_name: type_name.clone(),
                 modules: modules.clone(),
                 message,
@@ -248,35 +252,47 @@ impl From<&Report> for SummaryJson {
 /// A relocation that could not be resolved.
 #[derive(Debug, Serialize)]
 pub struct FailureJson {
-    /// The program section.
+    /// The section holding the instruction.
     pub section: String,
-    /// The record index; `null` when the failure names no record.
-    pub record_index: Option<usize>,
-    /// The instruction index in the section; `null` when the failure names none.
-    pub insn: Option<usize>,
-    /// The relocation kind; `null` when the failure names none.
-    pub kind: Option<&'static str>,
+    /// The program whose binding decided it (its entry section).
+    pub program: String,
+    /// The record index.
+    pub record_index: usize,
+    /// The instruction index in the section.
+    pub insn: usize,
+    /// The relocation kind.
+    pub kind: &'static str,
     /// The access in words (or the raw access string when it did not resolve).
     pub access: String,
     /// Why it failed, in words.
     pub reason: String,
-    /// The target types the reason is about (both sides of an ambiguity, a broken candidate).
+    /// The target types the reason is about (the tied candidates of an ambiguity, a candidate
+    /// whose BTF is broken, a module type id).
     pub targets: Vec<TargetJson>,
-    /// The whole explanation on one line.
+    /// The whole explanation on one line: record, instruction, kind, access, reason.
     pub message: String,
 }
 
 impl From<&Failure> for FailureJson {
     fn from(failure: &Failure) -> FailureJson {
+        let error = &failure.error;
+        let targets = match error.reason.as_ref() {
+            ReloErrorKind::Ambiguous(ambiguity) => ambiguity.candidates.clone(),
+            ReloErrorKind::Target { target, .. } | ReloErrorKind::ModuleTypeId { target } => {
+                vec![target.clone()]
+            }
+            _ => Vec::new(),
+        };
         FailureJson {
             section: failure.section.clone(),
-            record_index: failure.record_index,
-            insn: failure.insn,
-            kind: failure.kind.map(|kind| kind.name()),
-            access: failure.access.clone(),
-            reason: failure.reason.clone(),
-            targets: failure.targets.iter().map(TargetJson::from).collect(),
-            message: failure.message.clone(),
+            program: failure.program.clone(),
+            record_index: error.site.record_index,
+            insn: error.site.insn_index,
+            kind: error.kind.name(),
+            access: error.access.to_string(),
+            reason: error.reason.to_string(),
+            targets: targets.iter().map(TargetJson::from).collect(),
+            message: error.to_string(),
         }
     }
 }
@@ -334,7 +350,7 @@ impl From<&CliError> for ErrorJson {
             poisoned: None,
         };
         match error {
-            CliError::Load(LoadError::Relocation(failures)) => {
+            CliError::Load(LoadError::Relocation { failures }) => {
                 json.failures = failures.iter().map(FailureJson::from).collect();
             }
             CliError::Load(LoadError::Strict(warning)) => {
@@ -347,7 +363,7 @@ impl From<&CliError> for ErrorJson {
                     insn: site.insn,
                     record_index: site.record_index,
                     kind: site.kind.name(),
-                    access: site.access.clone(),
+                    access: site.access.to_string(),
                     unsearched_modules: site.unsearched_modules.clone(),
                 });
             }

@@ -148,9 +148,9 @@ fn explain_json_and_relocate_output_equal_the_loader() {
         assert_eq!(line["insn"], fixup.insn);
         assert_eq!(line["kind"], fixup.kind.name());
         assert!(line["symbol"].is_null(), ".BTF.ext records have no symbol");
-        assert_eq!(line["local_type"], fixup.local_type.as_str());
-        assert_eq!(line["spec"], fixup.spec.as_str());
-        assert_eq!(line["access"], fixup.access.as_str());
+        assert_eq!(line["local_type"], fixup.local_type.to_string().as_str());
+        assert_eq!(line["spec"], fixup.spec.to_string().as_str());
+        assert_eq!(line["access"], fixup.access.to_string().as_str());
         assert_eq!(line["old"], fixup.old);
         assert_eq!(
             line["candidates"].as_array().unwrap().len(),
@@ -165,7 +165,14 @@ fn explain_json_and_relocate_output_equal_the_loader() {
             assert_eq!(json["btf"], candidate.target.origin.name());
             assert_eq!(json["id"], candidate.target.id.0);
             assert_eq!(json["matched"], candidate.rejected.is_none());
-            assert_eq!(json["rejected"].as_str(), candidate.rejected.as_deref());
+            assert_eq!(
+                json["rejected"].as_str(),
+                candidate
+                    .rejected
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .as_deref()
+            );
         }
         assert!(line["unsearched_modules"].as_array().unwrap().is_empty());
         match &fixup.target {
