@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use core_reloc::BtfOrigin;
 use core_reloc::btf::{Btf, Kind};
-use core_reloc::composite::{CompositeBtf, ParseReason};
+use core_reloc::composite::CompositeBtf;
 use core_reloc::engine::{Engine, EngineOptions, Targets, want_record_types};
 use core_reloc::object::BpfObject;
-use core_reloc::pipeline::{self, ModulePolicy};
+use core_reloc::pipeline::{self, AttachModule, ModulePolicy};
 use core_reloc::target::TargetBtf;
 
 use crate::Result;
@@ -289,26 +289,30 @@ pub fn ours_relocate_on(composite: &CompositeBtf, object_bytes: &[u8]) -> Vec<u8
 /// for that reason, vmlinux and btrfs answer every record, and the probe never runs.
 pub fn ours_modules_attach(dir: &Path, object_bytes: &[u8]) -> (CompositeBtf, Vec<u8>) {
     let composite = CompositeBtf::from_dir(dir).expect("BTF directory opens");
-    let attach = ParseReason::AttachTarget {
+    let attach = AttachModule {
+        section: "kprobe/btrfs_getattr".into(),
+        module: BTRFS.to_string(),
         symbol: "btrfs_getattr".into(),
     };
-    let bytes = relocate_with(&composite, object_bytes, vec![(BTRFS.to_string(), attach)]);
+    let bytes = relocate_with(&composite, object_bytes, vec![attach]);
     (composite, bytes)
 }
 
 fn relocate_with(
     composite: &CompositeBtf,
     object_bytes: &[u8],
-    modules: Vec<(String, ParseReason)>,
+    attach_targets: Vec<AttachModule>,
 ) -> Vec<u8> {
     let object = BpfObject::parse(object_bytes).expect("object parses");
     let local = pipeline::local_btf(&object).expect("object has .BTF");
     let policy = ModulePolicy {
-        modules,
+        explicit: Vec::new(),
+        attach_targets: attach_targets.clone(),
         search_on_miss: true,
         all_modules: false,
     };
-    let selection = pipeline::select_targets(composite, &object, &local, &policy);
+    let selection =
+        pipeline::select_targets(composite, &object, &local, &policy).expect("targets selected");
     assert!(
         selection.module_failures.is_empty(),
         "{:?}",
@@ -318,8 +322,10 @@ fn relocate_with(
         &object,
         &local,
         &selection.targets,
+        &attach_targets,
         EngineOptions::default(),
-    );
+    )
+    .expect("records grouped by program");
     pipeline::apply(&object, &resolutions)
         .expect("every record resolves")
         .bytes
