@@ -40,7 +40,7 @@ fn explicit_module_resolves_btrfs_fields_and_parses_only_btrfs() {
         let i_ino = report
             .fixups
             .iter()
-            .find(|f| f.access.to_string() == "struct btrfs_inode.vfs_inode.i_ino")
+            .find(|f| f.access == "struct btrfs_inode.vfs_inode.i_ino")
             .unwrap();
         assert_eq!(
             i_ino.target.as_ref().unwrap().origin,
@@ -52,7 +52,7 @@ fn explicit_module_resolves_btrfs_fields_and_parses_only_btrfs() {
         let dentry = report
             .fixups
             .iter()
-            .find(|f| f.access.to_string() == "struct path.dentry")
+            .find(|f| f.access == "struct path.dentry")
             .unwrap();
         assert_eq!(dentry.target.as_ref().unwrap().origin, BtfOrigin::Vmlinux);
     }
@@ -98,7 +98,7 @@ fn on_miss_probe_finds_btrfs_without_parsing_other_modules() {
         .fixups
         .iter()
         .find(|f| {
-            f.kind == CoreReloKind::TypeExists && f.local_type.to_string() == "struct btrfs_inode"
+            f.kind == CoreReloKind::TypeExists && f.local_type == "struct btrfs_inode"
         })
         .unwrap();
     assert_eq!(exists.new, Some(1));
@@ -116,7 +116,7 @@ fn search_off_warns_naming_the_module_and_strict_refuses() {
         .fixups
         .iter()
         .find(|f| {
-            f.kind == CoreReloKind::TypeExists && f.local_type.to_string() == "struct btrfs_inode"
+            f.kind == CoreReloKind::TypeExists && f.local_type == "struct btrfs_inode"
         })
         .unwrap();
     assert_eq!(exists.new, Some(0), "without btrfs the type does not exist");
@@ -170,7 +170,7 @@ fn poisoned_reads_are_diagnosed_with_the_module_to_search() {
     let site = report
         .poisoned
         .iter()
-        .find(|p| p.access.to_string() == "struct btrfs_inode.vfs_inode.i_ino")
+        .find(|p| p.access == "struct btrfs_inode.vfs_inode.i_ino")
         .unwrap();
     assert_eq!(site.unsearched_modules, ["btrfs"]);
     // What the verifier would print at that instruction leads back to the relocation.
@@ -357,7 +357,7 @@ fn a_kept_loader_sees_modules_that_appear_later() {
         report
             .fixups
             .iter()
-            .find(|f| f.access.to_string() == "struct btrfs_inode.vfs_inode.i_ino")
+            .find(|f| f.access == "struct btrfs_inode.vfs_inode.i_ino")
             .cloned()
             .unwrap()
     };
