@@ -97,9 +97,7 @@ fn on_miss_probe_finds_btrfs_without_parsing_other_modules() {
     let exists = report
         .fixups
         .iter()
-        .find(|f| {
-            f.kind == CoreReloKind::TypeExists && f.local_type == "struct btrfs_inode"
-        })
+        .find(|f| f.kind == CoreReloKind::TypeExists && f.local_type == "struct btrfs_inode")
         .unwrap();
     assert_eq!(exists.new, Some(1));
 }
@@ -115,9 +113,7 @@ fn search_off_warns_naming_the_module_and_strict_refuses() {
     let exists = report
         .fixups
         .iter()
-        .find(|f| {
-            f.kind == CoreReloKind::TypeExists && f.local_type == "struct btrfs_inode"
-        })
+        .find(|f| f.kind == CoreReloKind::TypeExists && f.local_type == "struct btrfs_inode")
         .unwrap();
     assert_eq!(exists.new, Some(0), "without btrfs the type does not exist");
     let warning = report
