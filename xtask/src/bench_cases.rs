@@ -291,7 +291,7 @@ pub fn ours_modules_attach(dir: &Path, object_bytes: &[u8]) -> (CompositeBtf, Ve
     let composite = CompositeBtf::from_dir(dir).expect("BTF directory opens");
     let attach = AttachModule {
         section: "kprobe/btrfs_getattr".into(),
-        module: BTRFS.to_string(),
+        module: BTRFS.into(),
         symbol: "btrfs_getattr".into(),
     };
     let bytes = relocate_with(&composite, object_bytes, vec![attach]);
@@ -306,10 +306,9 @@ fn relocate_with(
     let object = BpfObject::parse(object_bytes).expect("object parses");
     let local = pipeline::local_btf(&object).expect("object has .BTF");
     let policy = ModulePolicy {
-        explicit: Vec::new(),
-        attach_targets: attach_targets.clone(),
+        attach_targets,
         search_on_miss: true,
-        all_modules: false,
+        ..ModulePolicy::default()
     };
     let selection =
         pipeline::select_targets(composite, &object, &local, &policy).expect("targets selected");
@@ -322,10 +321,10 @@ fn relocate_with(
         &object,
         &local,
         &selection.targets,
-        &attach_targets,
+        &policy.attach_targets,
         EngineOptions::default(),
     )
-    .expect("records grouped by program");
+    .expect("records resolve");
     pipeline::apply(&object, &resolutions)
         .expect("every record resolves")
         .bytes

@@ -11,7 +11,7 @@ use memmap2::Mmap;
 pub enum BtfBytes<'a> {
     /// Borrowed from the caller (e.g. a section of an ELF file already in memory).
     Borrowed(&'a [u8]),
-    /// Owned, e.g. read from a file or produced by [`BtfBuilder`](super::BtfBuilder).
+    /// Owned, e.g. read from a file or produced by `BtfBuilder` (cargo feature `builder`).
     Owned(Vec<u8>),
     /// Shared with other owners.
     Shared(Arc<[u8]>),
