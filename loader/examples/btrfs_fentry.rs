@@ -3,8 +3,10 @@
 //! btrfs module's BTF) by direct CO-RE loads, next to what user space sees; and what a fexit
 //! program on `btrfs:btrfs_getattr` saw returned.
 //!
+//! Run it (as root, on a kernel with btrfs loaded; `cargo xtask build-ebpf` builds the programs):
+//!
 //! ```text
-//! btrfs_fentry /path/to/btrfs_fentry_named /mnt/btrfs/a /mnt/btrfs/sub/b ...
+//! cargo run -p core-reloc-loader --example btrfs_fentry -- target/ebpf/btrfs_fentry_named /mnt/btrfs/a /mnt/btrfs/sub/b
 //! ```
 //!
 //! The programs are `ebpf-tests/rust-named/src/btrfs_fentry_named.rs` (aya-ebpf and

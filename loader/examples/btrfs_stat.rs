@@ -2,9 +2,13 @@
 //! (`struct btrfs_inode`, `struct btrfs_root`, `struct btrfs_fs_info`, all in the btrfs
 //! module's BTF) next to what user space sees.
 //!
+//! Run it (as root, on a kernel with btrfs loaded; `cargo xtask build-ebpf` builds the probe):
+//!
 //! ```text
-//! btrfs_stat /path/to/btrfs_getattr.bpf.o /mnt/btrfs/a /mnt/btrfs/sub/b ...
+//! cargo run -p core-reloc-loader --example btrfs_stat -- target/ebpf/btrfs_getattr.bpf.o /mnt/btrfs/a /mnt/btrfs/sub/b
 //! ```
+//!
+//! `cargo xtask demo` runs it in a QEMU guest of Debian's 6.12 kernel with a btrfs image.
 //!
 //! The probe is `ebpf-tests/c/btrfs_getattr.bpf.c`: a kprobe on `btrfs_getattr` that fills
 //! one record for the process named in map `target_tgid`. Run as root on a kernel with btrfs

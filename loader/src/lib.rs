@@ -2,16 +2,13 @@
 //! Load eBPF objects into the kernel after module-aware CO-RE relocation.
 //!
 //! [`Loader`] relocates an object's CO-RE records against vmlinux *and* the kernel modules
-//! whose types it reads, then hands the relocated object to [`aya::EbpfLoader`]:
+//! whose types it reads, then hands the relocated object to [`aya::EbpfLoader`]. Add it next
+//! to aya:
 //!
-//! ```no_run
-//! let mut ebpf = core_reloc_loader::Loader::new()
-//!     .with_module_btf("btrfs")
-//!     .load_file("probe.bpf.o")?;
-//! let program: &mut aya::programs::KProbe =
-//!     ebpf.program_mut("btrfs_getattr_probe").unwrap().try_into()?;
-//! program.load()?;
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```toml
+//! [dependencies]
+//! aya = "0.16"
+//! core-reloc-loader = "0.1"
 //! ```
 //!
 //! Module BTF is parsed lazily: only modules named with [`Loader::with_module_btf`], modules
@@ -24,6 +21,63 @@
 //! the on-miss search found. So a kprobe on an e1000 function reads e1000's
 //! `struct e1000_adapter` even when e1000e, which has its own, is named too; two candidates
 //! of one tier that disagree are an ambiguity error (see [`core_reloc::engine`]).
+//!
+//! # Examples
+//!
+//! A C object (`clang -g -O2 -target bpf`) reading btrfs's structs, attached to a function of
+//! the btrfs module:
+//!
+//! ```no_run
+//! use aya::programs::KProbe;
+//! let mut ebpf = core_reloc_loader::Loader::new()
+//!     .with_module_btf("btrfs")
+//!     .load_file("btrfs_getattr.bpf.o")?;
+//! let program: &mut KProbe = ebpf.program_mut("btrfs_getattr_probe").unwrap().try_into()?;
+//! program.load()?;
+//! program.attach("btrfs_getattr", 0)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A BTF-typed program on a module function (`fentry/btrfs:btrfs_getattr`), which aya 0.16
+//! cannot load with the module's BTF object:
+//!
+//! ```no_run
+//! let bytes = std::fs::read("fentry.bpf.o")?;
+//! let mut loaded = core_reloc_loader::Loader::new()
+//!     .load_module_aware(&bytes, &mut aya::EbpfLoader::new())?;
+//! let program: &mut aya::programs::FEntry = loaded.program_mut("on_getattr").unwrap().try_into()?;
+//! program.attach()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A Rust object (aya-ebpf; module-type reads through C CO-RE shims linked as bitcode), with
+//! aya configured as usual and the verifier's rejection of a poisoned read explained:
+//!
+//! ```no_run
+//! use aya::programs::KProbe;
+//! use core_reloc_loader::Loader;
+//! let pid = std::process::id();
+//! let mut aya_loader = aya::EbpfLoader::new();
+//! aya_loader.override_global("TARGET_TGID", &pid, true);
+//! let (mut ebpf, report) = Loader::new()
+//!     .with_module_btf("btrfs")
+//!     .load_file_with("target/bpfel-unknown-none/release/btrfs_getattr_rs", &mut aya_loader)?;
+//! Loader::load_program(&mut ebpf, &report, "btrfs_getattr_fields", |p: &mut KProbe| p.load())?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Offline, against another kernel's BTF (a directory laid out like `/sys/kernel/btf`):
+//!
+//! ```no_run
+//! use core_reloc_loader::{KallsymsSource, Loader};
+//! let relocated = Loader::new()
+//!     .btf_directory("target/kernels/6.1/btf")
+//!     .kallsyms(KallsymsSource::None)
+//!     .with_module_btf("btrfs")
+//!     .relocate_file("btrfs_getattr.bpf.o")?;
+//! std::fs::write("btrfs_getattr.6.1.o", &relocated.bytes).unwrap();
+//! # Ok::<(), core_reloc_loader::LoadError>(())
+//! ```
 
 pub mod attach;
 pub mod btf_attach;

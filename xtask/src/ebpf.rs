@@ -81,14 +81,15 @@ fn build_c(sh: &Shell, out: &Path) -> Result<Vec<PathBuf>> {
             objects.push(object);
             continue;
         }
-        eprintln!("xtask: clang {}", source.display());
-        cmd!(
-            sh,
-            "{CLANG} -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror
+        crate::progress::quiet(
+            cmd!(
+                sh,
+                "{CLANG} -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror
                 -I/usr/include/x86_64-linux-gnu -I{include_dir} -I{c_dir}
                 -c {source} -o {object}"
-        )
-        .run()?;
+            ),
+            "ebpf",
+        )?;
         objects.push(object);
     }
     Ok(objects)
@@ -120,7 +121,7 @@ fn build_rust_crate(
     let _dir = sh.push_dir(&crate_dir);
     // The crate's own directory picks the pinned toolchain; RUSTC_BOOTSTRAP allows build-std on
     // stable; --btf makes bpf-linker emit .BTF and .BTF.ext (CO-RE records included).
-    cmd!(
+    let build = cmd!(
         sh,
         "cargo build --quiet --release --target bpfel-unknown-none -Z build-std=core"
     )
@@ -129,8 +130,8 @@ fn build_rust_crate(
     .env("CARGO_TARGET_DIR", &target_dir)
     .env("PATH", path)
     .env("CLANG", CLANG)
-    .env_remove("CARGO_ENCODED_RUSTFLAGS")
-    .run()?;
+    .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    crate::progress::quiet(build, "ebpf")?;
     let built = target_dir.join("bpfel-unknown-none").join("release");
     let mut objects = Vec::new();
     for binary in binaries {

@@ -63,11 +63,13 @@ pub fn build(sh: &Shell, dir: &Path, expectations: &mut String) -> Result<()> {
     // mkfs refuses to write into an existing non-empty image without -f.
     fs::write(&image, b"")?;
     let (sector, node) = (SECTOR_SIZE.to_string(), NODE_SIZE.to_string());
-    cmd!(
-        sh,
-        "mkfs.btrfs -q -f --sectorsize {sector} --nodesize {node} --rootdir {root} --shrink {image}"
-    )
-    .run()?;
+    crate::progress::quiet(
+        cmd!(
+            sh,
+            "mkfs.btrfs -q -f --sectorsize {sector} --nodesize {node} --rootdir {root} --shrink {image}"
+        ),
+        "vm",
+    )?;
     write_sparse(&image, &dir.join("btrfs.img.sparse"))?;
     fs::remove_file(&image)?;
     fs::remove_dir_all(&root)?;

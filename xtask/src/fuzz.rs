@@ -106,16 +106,6 @@ pub fn run(args: &[String]) -> Result<()> {
     for target in &options.targets {
         summaries.push(run_target(&fuzz_dir, target, seconds)?);
     }
-    println!(
-        "\n{:<22} {:>8} {:>12} {:>10} {:>8} {:>8}",
-        "target", "seconds", "execs", "execs/s", "cov", "crashes"
-    );
-    for s in &summaries {
-        println!(
-            "{:<22} {:>8} {:>12} {:>10} {:>8} {:>8}",
-            s.target, s.seconds, s.execs, s.execs_per_sec, s.coverage, s.crashed as u8
-        );
-    }
     if let Some(crashed) = summaries.iter().find(|s| s.crashed) {
         return Err(format!(
             "fuzz target {} found a crash; see core-reloc/fuzz/artifacts/{}",
@@ -139,7 +129,10 @@ fn ensure_cargo_fuzz() -> Result<()> {
         .is_err()
     {
         let cargo = crate::cargo();
-        xshell::cmd!(sh, "{cargo} install cargo-fuzz --locked").run()?;
+        crate::progress::quiet(
+            xshell::cmd!(sh, "{cargo} install cargo-fuzz --locked"),
+            "cargo-fuzz",
+        )?;
     }
     Ok(())
 }
@@ -147,7 +140,6 @@ fn ensure_cargo_fuzz() -> Result<()> {
 /// What one libFuzzer run reported.
 struct Summary {
     target: String,
-    seconds: u64,
     execs: u64,
     execs_per_sec: u64,
     coverage: u64,
@@ -159,7 +151,6 @@ fn run_target(fuzz_dir: &Path, target: &str, seconds: u64) -> Result<Summary> {
     sh.change_dir(fuzz_dir);
     let max_time = format!("-max_total_time={seconds}");
     let max_len = format!("-max_len={MAX_SEED_BYTES}");
-    println!("fuzz: {target} for {seconds} s");
     let started = Instant::now();
     // -timeout catches endless loops, -rss_limit_mb unbounded allocation; one job, because the
     // machine is shared.
@@ -168,6 +159,7 @@ fn run_target(fuzz_dir: &Path, target: &str, seconds: u64) -> Result<Summary> {
         "cargo fuzz run -O {target} -- {max_time} {max_len} -timeout=10 -rss_limit_mb=2048 -print_final_stats=1"
     )
     .env("RUSTC_BOOTSTRAP", "1")
+    .quiet()
     .ignore_status()
     .output()?;
     let log = String::from_utf8_lossy(&output.stderr);
@@ -196,19 +188,27 @@ fn run_target(fuzz_dir: &Path, target: &str, seconds: u64) -> Result<Summary> {
         .unwrap_or(0);
     let summary = Summary {
         target: target.to_string(),
-        seconds: started.elapsed().as_secs(),
         execs: stat("stat::number_of_executed_units"),
         execs_per_sec: stat("stat::average_exec_per_sec"),
         coverage,
         crashed: !output.status.success(),
     };
-    println!(
-        "fuzz: {target}: {} execs ({}/s), cov {}, {} (log: {})",
-        summary.execs,
-        summary.execs_per_sec,
-        summary.coverage,
-        if summary.crashed { "CRASH" } else { "no crash" },
-        log_path.display()
+    // One line per target, in the run's summary table too; the log has libFuzzer's output.
+    crate::progress::record(
+        &format!("fuzz {target}"),
+        started.elapsed(),
+        format!(
+            "{} execs ({}/s), cov {}, {}",
+            summary.execs,
+            summary.execs_per_sec,
+            summary.coverage,
+            if summary.crashed {
+                format!("CRASH (log: {})", log_path.display())
+            } else {
+                "no crash".to_string()
+            }
+        ),
+        !summary.crashed,
     );
     Ok(summary)
 }

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use object::{Object, ObjectSection};
 use xshell::{Shell, cmd};
 
-use crate::Result;
+use crate::{Result, progress};
 
 /// Environment variable that overrides the cache root (default `<workspace>/target/kernels`).
 pub use kernel_fixtures::ROOT_ENV;
@@ -82,9 +82,7 @@ pub fn root() -> PathBuf {
 pub fn run() -> Result<Vec<Kernel>> {
     let sh = Shell::new()?;
     let kernels = ensure_all(&sh)?;
-    for kernel in &kernels {
-        println!("{kernel}");
-    }
+    eprintln!("xtask: kernels cached in {}", root().display());
     Ok(kernels)
 }
 
@@ -94,11 +92,16 @@ pub fn ensure_all(sh: &Shell) -> Result<Vec<Kernel>> {
     fs::create_dir_all(&root)?;
     SERIES
         .iter()
-        .map(|series| ensure(sh, &root, series))
+        .map(|series| {
+            progress::step_with(&format!("kernel {}", series.name), || {
+                ensure(sh, &root, series)
+            })
+        })
         .collect()
 }
 
-fn ensure(sh: &Shell, root: &Path, series: &Series) -> Result<Kernel> {
+/// The kernel ready in the cache, and whether it was there already.
+fn ensure(sh: &Shell, root: &Path, series: &Series) -> Result<(Kernel, String)> {
     let dir = root.join(series.name);
     let package = newest_package(sh, series)?;
     let release = package
@@ -110,23 +113,22 @@ fn ensure(sh: &Shell, root: &Path, series: &Series) -> Result<Kernel> {
     // A cache from before nf_conntrack was kept lacks its deps file: prepared again (from the
     // downloaded package when it is still in `debs/`).
     let layout_current = dir.join(format!("{KFUNC_MODULE}.deps")).exists();
-    if !(complete.exists() && cached_release.trim() == release && layout_current) {
-        eprintln!("xtask: preparing kernel {} ({release})", series.name);
-        let started = std::time::Instant::now();
+    let cached = complete.exists() && cached_release.trim() == release && layout_current;
+    if !cached {
         prepare(sh, root, &dir, &package, &release)?;
-        eprintln!(
-            "xtask: kernel {} ready in {:.1} s",
-            series.name,
-            started.elapsed().as_secs_f64()
-        );
     }
     let module_btf_count = verify_layout(&dir)?;
-    Ok(Kernel {
+    let detail = format!(
+        "{release}, {module_btf_count} module BTF, {}",
+        if cached { "cached" } else { "downloaded" }
+    );
+    let kernel = Kernel {
         series: series.name,
         release,
         dir,
         module_btf_count,
-    })
+    };
+    Ok((kernel, detail))
 }
 
 /// Makes `<root>/<name>` hold the cache layout of the module docs for image `package` of
@@ -180,7 +182,7 @@ fn newest_package(sh: &Shell, series: &Series) -> Result<String> {
         .read()?;
     if listing.trim().is_empty() {
         // A machine whose apt lists were never downloaded knows no kernel packages yet.
-        cmd!(sh, "apt-get update -qq").run()?;
+        progress::quiet(cmd!(sh, "apt-get update -qq"), "kernels")?;
         listing = cmd!(sh, "apt-cache search --names-only {pattern}")
             .quiet()
             .read()?;
@@ -224,7 +226,7 @@ fn prepare(sh: &Shell, root: &Path, dir: &Path, package: &str, release: &str) ->
     if tree.exists() {
         fs::remove_dir_all(&tree)?;
     }
-    cmd!(sh, "dpkg-deb -x {deb} {tree}").run()?;
+    progress::quiet(cmd!(sh, "dpkg-deb -x {deb} {tree}"), "kernels")?;
 
     let boot = tree.join("boot");
     fs::copy(boot.join(format!("config-{release}")), dir.join("config"))?;
@@ -292,7 +294,7 @@ fn download(sh: &Shell, debs: &Path, package: &str) -> Result<PathBuf> {
         return Ok(deb);
     }
     let _dir = sh.push_dir(debs);
-    cmd!(sh, "apt-get download -q {package}").run()?;
+    progress::quiet(cmd!(sh, "apt-get download -q {package}"), "kernels")?;
     find(debs)?.ok_or_else(|| format!("apt-get download {package} left no .deb").into())
 }
 
@@ -333,7 +335,7 @@ fn find_all<'a>(haystack: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = us
 /// The `.ko` paths (as in the package, possibly `.xz`) that load `module`, dependencies first.
 fn module_load_order(sh: &Shell, tree: &Path, release: &str, module: &str) -> Result<Vec<PathBuf>> {
     // The packages ship no modules.dep; depmod builds it inside the extracted tree.
-    cmd!(sh, "depmod -b {tree} {release}").run()?;
+    progress::quiet(cmd!(sh, "depmod -b {tree} {release}"), "kernels")?;
     let plan = cmd!(
         sh,
         "modprobe -d {tree} -S {release} --show-depends {module}"

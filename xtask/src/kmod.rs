@@ -133,11 +133,13 @@ pub fn ensure(sh: &Shell) -> Result<Vec<PathBuf>> {
         }
         let variant_arg = format!("CRT_VARIANT={variant}");
         let m = format!("M={}", build.display());
-        cmd!(
-            sh,
-            "make -s -C {headers} {m} CC=gcc-12 {variant_arg} modules"
-        )
-        .run()?;
+        crate::progress::quiet(
+            cmd!(
+                sh,
+                "make -s -C {headers} {m} CC=gcc-12 {variant_arg} modules"
+            ),
+            "kmod",
+        )?;
         distill_into(
             sh,
             &build.join("core_reloc_testmod.ko"),
@@ -191,10 +193,12 @@ fn distill_into(sh: &Shell, ko: &Path, vmlinux: &Arc<Btf<'static>>, output: &Pat
     } else {
         "--add-section"
     };
-    cmd!(
-        sh,
-        "llvm-objcopy-22 --update-section {update} {base_op} {base} {ko} {output}"
-    )
-    .run()?;
+    crate::progress::quiet(
+        cmd!(
+            sh,
+            "llvm-objcopy-22 --update-section {update} {base_op} {base} {ko} {output}"
+        ),
+        "kmod",
+    )?;
     Ok(())
 }

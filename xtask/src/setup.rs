@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use xshell::{Shell, cmd};
 
-use crate::{Result, kernels, kmod};
+use crate::{Result, kernels, kmod, progress};
 
 /// Debian packages the build, the tests and the VM harness use.
 const APT_PACKAGES: &[&str] = &[
@@ -51,8 +51,8 @@ pub struct Prepared {
 
 pub fn run() -> Result<Prepared> {
     let sh = Shell::new()?;
-    ensure_apt_packages(&sh)?;
-    let bpf_linker = ensure_bpf_linker(&sh)?;
+    progress::step_with("apt packages", || ensure_apt_packages(&sh))?;
+    let bpf_linker = progress::step_with("bpf-linker", || ensure_bpf_linker(&sh))?;
     let kernels = kernels::ensure_all(&sh)?;
     Ok(Prepared {
         bpf_linker,
@@ -88,10 +88,11 @@ fn missing_apt_packages(sh: &Shell) -> Result<Vec<String>> {
         .collect())
 }
 
-fn ensure_apt_packages(sh: &Shell) -> Result<()> {
+/// Installs what is missing; says what it did.
+fn ensure_apt_packages(sh: &Shell) -> Result<((), String)> {
     let missing = missing_apt_packages(sh)?;
     if missing.is_empty() {
-        return Ok(());
+        return Ok(((), "all installed".to_string()));
     }
     let line = format!(
         "apt-get update && apt-get install -y --no-install-recommends {}",
@@ -100,15 +101,18 @@ fn ensure_apt_packages(sh: &Shell) -> Result<()> {
     if !is_root() {
         return Err(format!("missing Debian packages; as root run:\n    {line}").into());
     }
-    eprintln!("xtask: installing {}", missing.join(" "));
-    cmd!(sh, "apt-get update -qq").run()?;
-    cmd!(
-        sh,
-        "apt-get install -y -qq --no-install-recommends {missing...}"
-    )
-    .env("DEBIAN_FRONTEND", "noninteractive")
-    .run()?;
-    Ok(())
+    let installed = format!("installed {}", missing.join(" "));
+    // apt's and dpkg's progress goes to the log; a failure shows its end.
+    progress::quiet(cmd!(sh, "apt-get update -qq"), "apt")?;
+    progress::quiet(
+        cmd!(
+            sh,
+            "apt-get install -y -qq --no-install-recommends {missing...}"
+        )
+        .env("DEBIAN_FRONTEND", "noninteractive"),
+        "apt",
+    )?;
+    Ok(((), installed))
 }
 
 fn cargo_bin_dir() -> PathBuf {
@@ -120,7 +124,8 @@ fn cargo_bin_dir() -> PathBuf {
     cargo_home.join("bin")
 }
 
-fn ensure_bpf_linker(sh: &Shell) -> Result<PathBuf> {
+/// bpf-linker built for LLVM 22, and whether it had to be built.
+fn ensure_bpf_linker(sh: &Shell) -> Result<(PathBuf, String)> {
     let path = cargo_bin_dir().join("bpf-linker");
     let installed = cmd!(sh, "{path} --version")
         .quiet()
@@ -129,16 +134,17 @@ fn ensure_bpf_linker(sh: &Shell) -> Result<PathBuf> {
         .read()
         .unwrap_or_default();
     if installed.contains(BPF_LINKER_VERSION) {
-        return Ok(path);
+        return Ok((path, format!("{BPF_LINKER_VERSION} installed")));
     }
-    eprintln!("xtask: building bpf-linker {BPF_LINKER_VERSION} for LLVM 22");
     let cargo = crate::cargo();
     // bpf-linker defaults to the newest LLVM; rustc 1.98 emits LLVM 22 bitcode.
-    cmd!(
-        sh,
-        "{cargo} install bpf-linker --version {BPF_LINKER_VERSION} --no-default-features --features llvm-22"
-    )
-    .env("LLVM_PREFIX", "/usr/lib/llvm-22")
-    .run()?;
-    Ok(path)
+    progress::quiet(
+        cmd!(
+            sh,
+            "{cargo} install bpf-linker --version {BPF_LINKER_VERSION} --no-default-features --features llvm-22"
+        )
+        .env("LLVM_PREFIX", "/usr/lib/llvm-22"),
+        "bpf-linker",
+    )?;
+    Ok((path, format!("built {BPF_LINKER_VERSION} for LLVM 22")))
 }

@@ -3,9 +3,12 @@
 //!
 //! Per run: set-up (packages, bpf-linker, kernels), the eBPF programs, the static guest init and
 //! test executables, one btrfs image, then per kernel an expectations file and an initramfs in
-//! `target/vm/<series>/`. The guests boot in parallel (at most two: the machine has two cores),
-//! their consoles stream here prefixed with the series, and the exit status is 0 only if every
-//! test passed on every requested kernel. The guest side is `integration/src/bin/guest-init.rs`.
+//! `target/vm/<series>/`. The guests boot in parallel (at most two: the machine has two cores).
+//! One guest's console streams here prefixed with its series; with two, each console goes to
+//! `target/vm/<series>/console.log` and is shown whole, after its guest, only when it failed
+//! (or with `--verbose`), so the two are never interleaved line by line. A table of every test
+//! on every kernel ends the run; the exit status is 0 only if every test passed on every
+//! requested kernel. The guest side is `integration/src/bin/guest-init.rs`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -18,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use xshell::{Shell, cmd};
 
-use crate::{Result, ebpf, expectations, fsimage, initramfs::Cpio, kernels, kmod, setup};
+use crate::{Result, ebpf, expectations, fsimage, initramfs::Cpio, kernels, kmod, progress, setup};
 
 const RESULT_PREFIX: &str = "CORE-RELOC-VM-RESULT: ";
 const TEST_PREFIX: &str = "CORE-RELOC-VM-TEST: ";
@@ -88,12 +91,30 @@ fn parse_options(args: &[String]) -> Result<Options> {
 
 /// `cargo xtask vm ...`.
 pub fn run(args: &[String]) -> Result<()> {
-    run_with(parse_options(args)?).map(|_| ())
+    let options = parse_options(args)?;
+    let started = Instant::now();
+    let result = prepare_and_run(options);
+    progress::print_summary("cargo xtask vm", started);
+    result.map(|_| ())
 }
 
-/// The whole guest suite on every kernel; returns the number of guest tests that passed.
-pub fn suite() -> Result<usize> {
-    run_with(parse_options(&["--kernel".into(), "all".into()])?)
+/// Set-up and the eBPF programs, then the guests.
+fn prepare_and_run(options: Options) -> Result<usize> {
+    let prepared = setup::run()?;
+    let sh = Shell::new()?;
+    sh.change_dir(crate::workspace_root());
+    let objects = progress::step("eBPF programs", || ebpf::build(&sh, &prepared.bpf_linker))?;
+    run_with(options, &prepared, &objects)
+}
+
+/// The whole guest suite on every kernel, after `cargo xtask test` set up and built the eBPF
+/// programs; returns the number of guest tests that passed.
+pub fn suite(prepared: &setup::Prepared, objects: &[PathBuf]) -> Result<usize> {
+    run_with(
+        parse_options(&["--kernel".into(), "all".into()])?,
+        prepared,
+        objects,
+    )
 }
 
 /// `cargo xtask demo`: boots the 6.12 kernel with btrfs and runs the `btrfs_fentry` example,
@@ -101,7 +122,7 @@ pub fn suite() -> Result<usize> {
 /// `Loader::load_module_aware`, stats the files of the btrfs image and prints what they read
 /// from btrfs's structs (direct CO-RE loads) next to `stat`.
 pub fn demo() -> Result<()> {
-    run_with(Options {
+    prepare_and_run(Options {
         series: vec![DEMO_SERIES.to_string()],
         timeout: DEFAULT_TIMEOUT,
         verbose: false,
@@ -112,9 +133,7 @@ pub fn demo() -> Result<()> {
 }
 
 /// Prepares and boots the guests; returns the number of tests that passed on all kernels.
-fn run_with(options: Options) -> Result<usize> {
-    let started = Instant::now();
-    let prepared = timed("set-up", setup::run)?;
+fn run_with(options: Options, prepared: &setup::Prepared, objects: &[PathBuf]) -> Result<usize> {
     let kernels: Vec<&kernels::Kernel> = prepared
         .kernels
         .iter()
@@ -126,15 +145,14 @@ fn run_with(options: Options) -> Result<usize> {
 
     let sh = Shell::new()?;
     sh.change_dir(crate::workspace_root());
-    let objects = timed("eBPF programs", || ebpf::build(&sh, &prepared.bpf_linker))?;
-    let guest = timed("guest binaries", || build_guest_binaries(options.demo))?;
+    let guest = progress::step("guest binaries", || build_guest_binaries(options.demo))?;
     let work = crate::workspace_root().join("target").join("vm");
     fs::create_dir_all(&work)?;
     let mut fs_facts = String::new();
-    timed("btrfs image", || fsimage::build(&sh, &work, &mut fs_facts))?;
+    progress::step("btrfs image", || fsimage::build(&sh, &work, &mut fs_facts))?;
     // The test module is built for an older 6.12 ABI; only the 6.12 guest loads it.
     let kmods = if kernels.iter().any(|k| k.series == "6.12") {
-        timed("test module", || kmod::ensure(&sh))?
+        progress::step("test kernel module", || kmod::ensure(&sh))?
     } else {
         Vec::new()
     };
@@ -143,26 +161,29 @@ fn run_with(options: Options) -> Result<usize> {
     for kernel in &kernels {
         let dir = work.join(kernel.series);
         fs::create_dir_all(&dir)?;
-        let facts = timed("expectations (bpftool)", || {
-            kernel_facts(&sh, kernel, &objects, &fs_facts, &dir)
+        let facts = progress::step(&format!("expectations {} (bpftool)", kernel.series), || {
+            kernel_facts(&sh, kernel, objects, &fs_facts, &dir)
         })?;
         fs::write(dir.join("expectations"), &facts)?;
         let initrd = dir.join("initramfs.cpio");
         let kmods: &[PathBuf] = if kernel.series == "6.12" { &kmods } else { &[] };
-        let size = pack_initramfs(
-            &sh, kernel, &guest, &objects, kmods, &work, &facts, &options, &initrd,
-        )?;
-        eprintln!(
-            "xtask: {} initramfs {:.1} MiB",
-            kernel.series,
-            size as f64 / (1 << 20) as f64
-        );
+        progress::step_with(&format!("initramfs {}", kernel.series), || {
+            let size = pack_initramfs(
+                &sh, kernel, &guest, objects, kmods, &work, &facts, &options, &initrd,
+            )?;
+            Ok(((), format!("{:.1} MiB", size as f64 / (1 << 20) as f64)))
+        })?;
         guests.push((kernel, initrd, dir.join("console.log")));
     }
-    eprintln!(
-        "xtask: prepared in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    // Two consoles streaming at once would interleave line by line: only a lone guest streams.
+    let stream = guests.len() == 1;
+    if !stream {
+        eprintln!(
+            "xtask: booting {} guests; consoles in {}",
+            guests.len(),
+            work.join("<series>/console.log").display()
+        );
+    }
 
     let mut outcomes = Vec::new();
     for batch in guests.chunks(MAX_PARALLEL_VMS) {
@@ -171,7 +192,7 @@ fn run_with(options: Options) -> Result<usize> {
                 .iter()
                 .map(|(kernel, initrd, log)| {
                     let options = &options;
-                    scope.spawn(move || boot(kernel, initrd, log, options))
+                    scope.spawn(move || boot(kernel, initrd, log, options, stream))
                 })
                 .collect();
             for handle in running {
@@ -180,8 +201,7 @@ fn run_with(options: Options) -> Result<usize> {
         });
     }
 
-    print_summary(&outcomes);
-    eprintln!("xtask: vm total {:.1} s", started.elapsed().as_secs_f64());
+    print_test_table(&outcomes);
     if outcomes.iter().all(Outcome::passed) {
         Ok(outcomes
             .iter()
@@ -190,14 +210,6 @@ fn run_with(options: Options) -> Result<usize> {
     } else {
         Err("VM tests failed".into())
     }
-}
-
-/// Runs a step and reports how long it took: the whole run should stay well under a minute.
-fn timed<T>(step: &str, run: impl FnOnce() -> Result<T>) -> Result<T> {
-    let started = Instant::now();
-    let result = run();
-    eprintln!("xtask: {step}: {:.1} s", started.elapsed().as_secs_f64());
-    result
 }
 
 /// The static executables the guest needs.
@@ -234,6 +246,8 @@ fn build_guest_binaries(demo: bool) -> Result<GuestBinaries> {
         .args(targets)
         .arg("--target")
         .arg(GUEST_TARGET)
+        // Diagnostics still reach the terminal; cargo's progress lines do not.
+        .arg("--quiet")
         .arg("--message-format=json-render-diagnostics")
         .env(
             "RUSTFLAGS",
@@ -412,7 +426,6 @@ fn loop_module(sh: &Shell, kernel: &kernels::Kernel, work: &Path) -> Result<Vec<
         return Ok(fs::read(extracted)?);
     }
     let deb = kernel_package(sh, &kernel.release)?;
-    eprintln!("xtask: extracting loop.ko from {}", deb.display());
     let mut dpkg = Command::new("dpkg-deb")
         .arg("--fsys-tarfile")
         .arg(&deb)
@@ -474,7 +487,7 @@ fn kernel_package(sh: &Shell, release: &str) -> Result<PathBuf> {
     }
     fs::create_dir_all(&debs)?;
     let _dir = sh.push_dir(&debs);
-    cmd!(sh, "apt-get download -q {package}").run()?;
+    crate::progress::quiet(cmd!(sh, "apt-get download -q {package}"), "kernels")?;
     find(&debs).ok_or_else(|| format!("apt-get download {package} left no .deb").into())
 }
 
@@ -516,6 +529,18 @@ impl Outcome {
         }
     }
 
+    /// The guest's result in a few words.
+    fn verdict(&self) -> String {
+        let counts = match self.result {
+            Some((pass, fail)) => format!("{pass} passed, {fail} failed"),
+            None => "no result line".to_string(),
+        };
+        match self.boot_to_result {
+            Some(elapsed) => format!("{counts}, boot to result {:.1} s", elapsed.as_secs_f64()),
+            None => counts,
+        }
+    }
+
     fn passed(&self) -> bool {
         matches!(self.result, Some((pass, 0)) if pass > 0)
             && self.kernel_failures.is_empty()
@@ -524,12 +549,35 @@ impl Outcome {
     }
 }
 
-/// Boots one guest, streams its console, and collects the results.
-fn boot(kernel: &kernels::Kernel, initrd: &Path, log: &Path, options: &Options) -> Outcome {
+/// Boots one guest, watches its console (streaming it when `stream`), and collects the
+/// results; prints the guest's step line, and its whole console after it when it failed or
+/// with `--verbose` (unless it streamed).
+fn boot(
+    kernel: &kernels::Kernel,
+    initrd: &Path,
+    log: &Path,
+    options: &Options,
+    stream: bool,
+) -> Outcome {
     let mut outcome = Outcome::new(kernel.series);
-    if let Err(error) = boot_and_watch(kernel, initrd, log, options, &mut outcome) {
+    if let Err(error) = boot_and_watch(kernel, initrd, log, options, stream, &mut outcome) {
         outcome.error = Some(error.to_string());
     }
+    if !stream && (options.verbose || !outcome.passed()) {
+        let console = fs::read_to_string(log).unwrap_or_default();
+        let block: String = console
+            .lines()
+            .map(|line| format!("[{}] {line}\n", kernel.series))
+            .collect();
+        // One write: the other guest's lines cannot land inside this block.
+        print!("{block}");
+    }
+    progress::record(
+        &format!("guest {}", kernel.series),
+        outcome.total,
+        outcome.verdict(),
+        outcome.passed(),
+    );
     outcome
 }
 
@@ -538,6 +586,7 @@ fn boot_and_watch(
     initrd: &Path,
     log: &Path,
     options: &Options,
+    stream: bool,
     outcome: &mut Outcome,
 ) -> Result<()> {
     let quiet = if options.verbose { "" } else { " quiet" };
@@ -596,17 +645,19 @@ fn boot_and_watch(
         match lines.recv_timeout(remaining) {
             Ok(line) => {
                 writeln!(console, "{line}")?;
-                println!("[{}] {line}", kernel.series);
+                if stream {
+                    println!("[{}] {line}", kernel.series);
+                }
                 watch_line(&line, started, outcome);
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 outcome.timed_out = true;
-                println!(
-                    "[{}] xtask: no result after {} s, killing QEMU",
-                    kernel.series,
+                writeln!(
+                    console,
+                    "xtask: no result after {} s, killing QEMU",
                     options.timeout.as_secs()
-                );
+                )?;
                 let _ = qemu.kill();
                 break;
             }
@@ -646,36 +697,50 @@ fn parse_result(text: &str) -> Option<(usize, usize)> {
     Some((*values.get("pass")?, *values.get("fail")?))
 }
 
-fn print_summary(outcomes: &[Outcome]) {
-    println!("\n==== VM summary ====");
+/// Every test on every kernel, one row per test; then what else failed a guest.
+fn print_test_table(outcomes: &[Outcome]) {
+    let mut names: Vec<&str> = Vec::new();
     for outcome in outcomes {
-        let verdict = if outcome.passed() { "PASS" } else { "FAIL" };
-        let timing = match outcome.boot_to_result {
-            Some(elapsed) => format!("boot to result {:.1} s", elapsed.as_secs_f64()),
-            None => "no result".to_string(),
-        };
-        let counts = match outcome.result {
-            Some((pass, fail)) => format!("{pass} passed, {fail} failed"),
-            None => "no result line".to_string(),
-        };
-        println!(
-            "kernel {}: {verdict} ({counts}; {timing}; QEMU {:.1} s)",
-            outcome.series,
-            outcome.total.as_secs_f64()
-        );
-        for (name, ok) in &outcome.tests {
-            println!("  {} {name}", if *ok { "ok    " } else { "FAILED" });
-        }
-        if outcome.timed_out {
-            println!("  timed out");
-        }
-        for failure in &outcome.kernel_failures {
-            println!("  kernel: {failure}");
-        }
-        if let Some(error) = &outcome.error {
-            println!("  error: {error}");
+        for (name, _) in &outcome.tests {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
         }
     }
+    if names.is_empty() {
+        return;
+    }
+    let width = names.iter().map(|name| name.len()).max().unwrap_or(0);
+    let mut table = format!("\n{:<width$}", "guest test");
+    for outcome in outcomes {
+        let _ = write!(table, "  {:>6}", outcome.series);
+    }
+    table.push('\n');
+    for name in &names {
+        let _ = write!(table, "{name:<width$}");
+        for outcome in outcomes {
+            let cell = match outcome.tests.iter().find(|(test, _)| test == name) {
+                Some((_, true)) => "ok",
+                Some((_, false)) => "FAILED",
+                None => "-",
+            };
+            let _ = write!(table, "  {cell:>6}");
+        }
+        table.push('\n');
+    }
+    for outcome in outcomes {
+        let _ = writeln!(table, "kernel {}: {}", outcome.series, outcome.verdict());
+        if outcome.timed_out {
+            let _ = writeln!(table, "  timed out");
+        }
+        for failure in &outcome.kernel_failures {
+            let _ = writeln!(table, "  kernel: {failure}");
+        }
+        if let Some(error) = &outcome.error {
+            let _ = writeln!(table, "  error: {error}");
+        }
+    }
+    print!("{table}");
 }
 
 #[cfg(test)]

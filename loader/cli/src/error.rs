@@ -39,6 +39,13 @@ pub enum CliError {
     /// The BTF files given with --btf and --module do not form a kernel's BTF.
     #[error("the BTF given with --btf and --module")]
     Composite(#[source] core_reloc::composite::CompositeError),
+    /// Stdout could not be written (a closed pipe ends the command quietly).
+    #[error("writing to stdout")]
+    Stdout {
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The loader refused the object.
     #[error(transparent)]
     Load(#[from] LoadError),
@@ -87,6 +94,7 @@ impl CliError {
             CliError::Usage { .. }
             | CliError::Read { .. }
             | CliError::Write { .. }
+            | CliError::Stdout { .. }
             | CliError::Composite(_)
             | CliError::BtfFile(_)
             | CliError::Btf { .. }
@@ -119,7 +127,7 @@ impl CliError {
         match self {
             CliError::Usage { .. } => "usage",
             CliError::Read { .. } => "read",
-            CliError::Write { .. } => "write",
+            CliError::Write { .. } | CliError::Stdout { .. } => "write",
             CliError::Composite(_) => "kernel_btf",
             CliError::ProgramsFailed { .. } => "programs_failed",
             CliError::BtfFile(_) => "btf_file",
@@ -144,6 +152,13 @@ impl CliError {
                 LoadError::Program { .. } => "program",
             },
         }
+    }
+}
+
+impl CliError {
+    /// True when stdout was closed by its reader (`| head`): not worth a message.
+    pub fn is_closed_pipe(&self) -> bool {
+        matches!(self, CliError::Stdout { source } if source.kind() == std::io::ErrorKind::BrokenPipe)
     }
 }
 

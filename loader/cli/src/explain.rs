@@ -3,7 +3,7 @@
 use crate::args::ExplainArgs;
 use crate::error::CliError;
 use crate::json::{RelocationJson, SummaryJson, print_line};
-use crate::{summary, target};
+use crate::{out, summary, target};
 
 /// Relocates the object and prints each relocation (and, in JSON, a summary object).
 pub fn run(args: &ExplainArgs) -> Result<(), CliError> {
@@ -13,12 +13,12 @@ pub fn run(args: &ExplainArgs) -> Result<(), CliError> {
     let report = &relocated.report;
     if args.json {
         for fixup in &report.fixups {
-            print_line(&RelocationJson::from(fixup));
+            print_line(&RelocationJson::from(fixup))?;
         }
-        print_line(&SummaryJson::from(report));
+        print_line(&SummaryJson::from(report))?;
     } else {
         for fixup in &report.fixups {
-            println!("{fixup}");
+            out::line(fixup)?;
         }
         summary::print(report);
     }

@@ -4,9 +4,9 @@
 //! `"relocation"`, `"summary"` or `"error"`. The fields are documented in the README
 //! ("JSON output").
 
-use core_reloc::engine::CandidateReport;
+use core_reloc::engine::{CandidateReport, ReloErrorKind};
 use core_reloc::target::TargetRef;
-use core_reloc_loader::{FixupReport, LoadError, ModuleReport, Report, Warning};
+use core_reloc_loader::{Failure, FixupReport, LoadError, ModuleReport, Report, Warning};
 use serde::Serialize;
 
 use crate::error::{CliError, chain};
@@ -256,8 +256,64 @@ pub struct FailureJson {
     pub section: String,
     /// The program whose binding decided it (its entry section).
     pub program: String,
-    /// The engine's explanation: record, instruction, kind, access in words, reason.
+    /// The record index.
+    pub record_index: usize,
+    /// The instruction index in the section.
+    pub insn: usize,
+    /// The relocation kind.
+    pub kind: &'static str,
+    /// The access in words (or the raw access string when it did not resolve).
+    pub access: String,
+    /// Why it failed, in words.
+    pub reason: String,
+    /// The target types the reason is about (the tied candidates of an ambiguity, a candidate
+    /// whose BTF is broken, a module type id).
+    pub targets: Vec<TargetJson>,
+    /// The whole explanation on one line: record, instruction, kind, access, reason.
     pub message: String,
+}
+
+impl From<&Failure> for FailureJson {
+    fn from(failure: &Failure) -> FailureJson {
+        let error = &failure.error;
+        let targets = match error.reason.as_ref() {
+            ReloErrorKind::Ambiguous(ambiguity) => ambiguity.candidates.clone(),
+            ReloErrorKind::Target { target, .. } | ReloErrorKind::ModuleTypeId { target } => {
+                vec![target.clone()]
+            }
+            _ => Vec::new(),
+        };
+        FailureJson {
+            section: failure.section.clone(),
+            program: failure.program.clone(),
+            record_index: error.site.record_index,
+            insn: error.site.insn_index,
+            kind: error.kind.name(),
+            access: error.access.to_string(),
+            reason: error.reason.to_string(),
+            targets: targets.iter().map(TargetJson::from).collect(),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// A poisoned relocation the verifier reached (`load`).
+#[derive(Debug, Serialize)]
+pub struct PoisonedJson {
+    /// The program's name.
+    pub program: String,
+    /// The program section.
+    pub section: String,
+    /// The instruction index.
+    pub insn: usize,
+    /// The record index.
+    pub record_index: usize,
+    /// The relocation kind.
+    pub kind: &'static str,
+    /// The access in words.
+    pub access: String,
+    /// Modules whose BTF has the type but were not searched.
+    pub unsearched_modules: Vec<String>,
 }
 
 /// The one line a failed `explain --json` prints.
@@ -277,41 +333,48 @@ pub struct ErrorJson {
     /// For `strict`: the warning that became an error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<WarningJson>,
+    /// For `poisoned_relocation`: the relocation the verifier reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poisoned: Option<PoisonedJson>,
 }
 
 impl From<&CliError> for ErrorJson {
     fn from(error: &CliError) -> ErrorJson {
-        let (failures, warning) = match error {
-            CliError::Load(LoadError::Relocation { failures }) => (
-                failures
-                    .iter()
-                    .map(|failure| FailureJson {
-                        section: failure.section.clone(),
-                        program: failure.program.clone(),
-                        message: failure.error.to_string(),
-                    })
-                    .collect(),
-                None,
-            ),
-            CliError::Load(LoadError::Strict(warning)) => {
-                (Vec::new(), Some(WarningJson::from(warning.as_ref())))
-            }
-            _ => (Vec::new(), None),
-        };
-        ErrorJson {
+        let mut json = ErrorJson {
             line: "error",
             error: error.kind(),
             exit_code: error.exit_code(),
             message: chain(error),
-            failures,
-            warning,
+            failures: Vec::new(),
+            warning: None,
+            poisoned: None,
+        };
+        match error {
+            CliError::Load(LoadError::Relocation { failures }) => {
+                json.failures = failures.iter().map(FailureJson::from).collect();
+            }
+            CliError::Load(LoadError::Strict(warning)) => {
+                json.warning = Some(WarningJson::from(warning.as_ref()));
+            }
+            CliError::Load(LoadError::PoisonedRelocation { program, site, .. }) => {
+                json.poisoned = Some(PoisonedJson {
+                    program: program.clone(),
+                    section: site.section.clone(),
+                    insn: site.insn,
+                    record_index: site.record_index,
+                    kind: site.kind.name(),
+                    access: site.access.to_string(),
+                    unsearched_modules: site.unsearched_modules.clone(),
+                });
+            }
+            _ => {}
         }
+        json
     }
 }
 
 /// Prints one JSON object on its own line.
-pub fn print_line(value: &impl Serialize) {
+pub fn print_line(value: &impl Serialize) -> Result<(), CliError> {
     // Serializing these plain structs cannot fail: no maps with non-string keys, no I/O.
-    let line = serde_json::to_string(value).unwrap_or_default();
-    println!("{line}");
+    crate::out::line(serde_json::to_string(value).unwrap_or_default())
 }

@@ -10,7 +10,7 @@ use core_reloc_loader::{BtfProgram, LoadError, Loader, ModuleEbpf, Report};
 
 use crate::args::LoadArgs;
 use crate::error::{CliError, chain};
-use crate::{summary, target};
+use crate::{out, summary, target};
 
 /// Loads the object's programs into the running kernel and unloads them.
 pub fn run(args: &LoadArgs) -> Result<(), CliError> {
@@ -18,7 +18,10 @@ pub fn run(args: &LoadArgs) -> Result<(), CliError> {
     let bytes = target::read(&args.object)?;
     let mut loaded = loader.load_module_aware(&bytes, &mut aya::EbpfLoader::new())?;
     summary::print(&loaded.report);
-    println!("{} relocations applied", loaded.report.fixups.len());
+    out::line(format_args!(
+        "{} relocations applied",
+        loaded.report.fixups.len()
+    ))?;
     let names: Vec<String> = loaded
         .ebpf
         .programs()
@@ -27,14 +30,14 @@ pub fn run(args: &LoadArgs) -> Result<(), CliError> {
     let mut failed = 0;
     for attachment in loaded.attachments.clone() {
         match attach(&mut loaded, &attachment.program) {
-            Ok(true) => println!("program {attachment}: loaded, attached"),
-            Ok(false) => println!("program {attachment}: loaded"),
+            Ok(true) => out::line(format_args!("program {attachment}: loaded, attached"))?,
+            Ok(false) => out::line(format_args!("program {attachment}: loaded"))?,
             Err(error) => {
                 failed += 1;
-                println!(
+                out::line(format_args!(
                     "program {attachment}: loaded, attach failed: {}",
                     chain(&error)
-                );
+                ))?;
             }
         }
     }
@@ -49,16 +52,18 @@ pub fn run(args: &LoadArgs) -> Result<(), CliError> {
     } = loaded;
     for name in names.iter().filter(|name| !here.contains(name)) {
         match load_program(&mut ebpf, &report, name) {
-            Ok(Some(kind)) => println!("program {name} ({kind}): loaded"),
-            Ok(None) => println!("program {name}: not loaded here (it needs attach information)"),
+            Ok(Some(kind)) => out::line(format_args!("program {name} ({kind}): loaded"))?,
+            Ok(None) => out::line(format_args!(
+                "program {name}: not loaded here (it needs attach information)"
+            ))?,
             Err(error) => {
                 failed += 1;
-                println!("program {name}: {}", chain(&error));
+                out::line(format_args!("program {name}: {}", chain(&error)))?;
             }
         }
     }
     drop(ebpf);
-    println!("unloaded");
+    out::line("unloaded")?;
     if failed > 0 {
         return Err(CliError::ProgramsFailed {
             failed,

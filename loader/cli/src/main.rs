@@ -11,6 +11,7 @@ mod error;
 mod explain;
 mod json;
 mod load;
+mod out;
 mod relocate;
 mod summary;
 mod target;
@@ -35,6 +36,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`| head`): what it wanted was printed.
+        Err(error) if error.is_closed_pipe() => ExitCode::SUCCESS,
         Err(error) => {
             report_error(&error, json);
             ExitCode::from(error.exit_code())
@@ -60,7 +63,8 @@ fn init_logger(verbose: u8) {
 /// The error on stderr; with `--json`, also the JSON error object on stdout.
 fn report_error(error: &CliError, json: bool) {
     if json {
-        json::print_line(&json::ErrorJson::from(error));
+        // If stdout is gone, stderr below still says what failed.
+        let _ = json::print_line(&json::ErrorJson::from(error));
     }
     eprintln!("core-reloc: {}", chain(error));
 }

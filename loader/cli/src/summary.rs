@@ -1,9 +1,10 @@
-//! The text summary after a command's output: modules parsed and why, bytes, warnings. On
-//! stderr, so stdout holds only the relocations (or the load results).
+//! The text summary after a command's output: modules parsed and why, and BTF bytes. On
+//! stderr, so stdout holds only the relocations (or the load results). The report's warnings
+//! are not repeated here: the loader logs each one (`[WARN  core_reloc_loader] ...`).
 
 use core_reloc_loader::Report;
 
-/// Prints the modules parsed, the BTF bytes and the warnings on stderr.
+/// Prints the modules parsed and the BTF bytes on stderr.
 pub fn print(report: &Report) {
     for module in &report.modules {
         let reason = module
@@ -19,7 +20,4 @@ pub fn print(report: &Report) {
         "BTF bytes: {} mapped, {} read, {} in memory",
         report.bytes_mapped, report.bytes_read, report.bytes_in_memory
     );
-    for warning in &report.warnings {
-        eprintln!("warning: {warning}");
-    }
 }

@@ -57,6 +57,7 @@ fn help_and_version_go_to_stdout_with_status_0() {
         &["explain", "--help"],
         &["relocate", "--help"],
         &["load", "--help"],
+        &["btf", "--help"],
         &["help", "explain"],
     ] {
         let (output, stdout, stderr) = run(tool().args(args));
@@ -146,6 +147,7 @@ fn explain_json_and_relocate_output_equal_the_loader() {
         assert_eq!(line["section"], fixup.section.as_str());
         assert_eq!(line["insn"], fixup.insn);
         assert_eq!(line["kind"], fixup.kind.name());
+        assert!(line["symbol"].is_null(), ".BTF.ext records have no symbol");
         assert_eq!(line["local_type"], fixup.local_type.to_string().as_str());
         assert_eq!(line["spec"], fixup.spec.to_string().as_str());
         assert_eq!(line["access"], fixup.access.to_string().as_str());
@@ -245,12 +247,103 @@ fn explain_json_of_a_refused_relocation_is_an_error_object() {
     assert_eq!(error["exit_code"], 1);
     let failures = error["failures"].as_array().unwrap();
     assert_eq!(failures.len(), 1, "{error}");
-    assert_eq!(failures[0]["section"], "raw_tp/sys_enter");
-    let message = failures[0]["message"].as_str().unwrap();
+    let failure = &failures[0];
+    assert_eq!(failure["section"], "raw_tp/sys_enter");
+    assert_eq!(failure["record_index"], 0);
+    assert_eq!(failure["kind"], "byte_off");
+    assert_eq!(failure["access"], "struct core_ambiguous.b");
+    assert!(failure["insn"].is_u64(), "{failure}");
+    let reason = failure["reason"].as_str().unwrap();
+    assert!(reason.starts_with("ambiguous"), "{reason}");
+    // Both flavors, each in vmlinux (the only BTF given).
+    let targets = failure["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 2, "{failure}");
+    assert!(targets.iter().all(|target| target["btf"] == "vmlinux"));
+    assert_ne!(targets[0]["id"], targets[1]["id"]);
+    let message = failure["message"].as_str().unwrap();
+    assert!(message.contains(reason), "{message}");
+}
+
+#[test]
+fn explain_json_names_unsearched_modules_and_strict_refuses_with_the_warning() {
+    let object = common::ebpf_object("btrfs_getattr.bpf.o");
+    let btf_dir = common::kernel_btf_dir("6.12");
+    let explain = || {
+        let mut cmd = tool();
+        cmd.arg("explain")
+            .arg(&object)
+            .arg("--btf-dir")
+            .arg(&btf_dir)
+            .args(["--module-search", "off", "--json"]);
+        cmd
+    };
+    let (output, stdout, stderr) = run(&mut explain());
+    assert!(output.status.success(), "{stderr}");
+    let lines = json_lines(&stdout);
+    let unsearched: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["line"] == "relocation" && line["target"].is_null())
+        .collect();
+    assert!(!unsearched.is_empty(), "{stdout}");
+    for line in &unsearched {
+        assert_eq!(
+            line["unsearched_modules"],
+            serde_json::json!(["btrfs"]),
+            "{line}"
+        );
+        assert!(line["candidates"].as_array().unwrap().is_empty(), "{line}");
+    }
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["line"], "summary");
     assert!(
-        message.contains("ambiguous") && message.contains("struct core_ambiguous.b"),
-        "{message}"
+        summary["modules"].as_array().unwrap().is_empty(),
+        "nothing parsed: {summary}"
     );
+    let warnings = summary["warnings"].as_array().unwrap();
+    assert!(!warnings.is_empty());
+    for warning in warnings {
+        assert_eq!(warning["warning"], "type_in_unsearched_module");
+        assert_eq!(warning["modules"], serde_json::json!(["btrfs"]));
+        assert!(warning["record_index"].is_u64() && warning["message"].is_string());
+    }
+    assert!(
+        stderr.contains("WARN") && stderr.contains("btrfs"),
+        "logged: {stderr}"
+    );
+
+    let (output, stdout, _) = run(explain().arg("--strict"));
+    assert_eq!(output.status.code(), Some(1));
+    let lines = json_lines(&stdout);
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert_eq!(lines[0]["error"], "strict");
+    assert_eq!(lines[0]["warning"]["warning"], "type_in_unsearched_module");
+    assert_eq!(lines[0]["warning"]["modules"], serde_json::json!(["btrfs"]));
+}
+
+#[test]
+fn verbosity_and_rust_log_control_the_log() {
+    let object = common::ebpf_object("btrfs_probes.bpf.o");
+    let btf_dir = common::kernel_btf_dir("6.12");
+    let explain = || {
+        let mut cmd = tool();
+        cmd.arg("explain")
+            .arg(&object)
+            .arg("--btf-dir")
+            .arg(&btf_dir)
+            .args(["--module", "btrfs", "--module-search", "off"])
+            .env_remove("RUST_LOG");
+        cmd
+    };
+    let (_, quiet_stdout, quiet) = run(&mut explain());
+    assert!(!quiet.contains("DEBUG"), "{quiet}");
+    let (_, verbose_stdout, verbose) = run(explain().arg("-vv"));
+    assert!(
+        verbose.contains("DEBUG"),
+        "-vv logs the library's debug lines: {verbose}"
+    );
+    assert_eq!(quiet_stdout, verbose_stdout, "the log stays off stdout");
+    let (_, _, from_env) = run(explain().env("RUST_LOG", "debug"));
+    assert!(from_env.contains("DEBUG"), "{from_env}");
 }
 
 #[test]
