@@ -10,7 +10,7 @@ use crate::btf::{Btf, BtfError};
 use crate::callgraph::{self, CallGraphError, ProgramCode, TEXT_SECTION};
 use crate::composite::{CompositeBtf, ModuleError, ParseReason};
 use crate::engine::{
-    Engine, EngineOptions, ModuleRole, NamedSection, ProgramRecords, ReloError, Resolution,
+    Engine, EngineOptions, ModuleRole, NamedProgram, ProgramRecords, ReloError, Resolution,
     Targets, essential_name, resolve_named, want_named_types, want_record_types,
 };
 use crate::ext::{CoreRelo, CoreReloKind};
@@ -77,16 +77,21 @@ pub fn want_object_types(object: &BpfObject<'_>, local: &Btf<'_>, targets: &mut 
 /// The resolution of one named relocation ([`crate::named`]).
 #[derive(Debug)]
 pub struct NamedResolution<'o> {
-    /// The program section.
+    /// The ELF section holding the instruction (`kprobe/btrfs_getattr`, `.text`, ...).
     pub section: &'o str,
+    /// The program whose binding decided it (its entry section); for a `.text` site no
+    /// program calls, `.text`.
+    pub program: &'o str,
     /// The relocation as found in the object.
     pub named: NamedSite,
     /// The fixup and its explanation, or why there is none.
     pub result: Result<Resolution, ReloError>,
 }
 
-/// Resolves every named relocation of `object`, in object order, with the same targets as
-/// its `.BTF.ext` records (see [`resolve_named`] for the binding rule).
+/// Resolves every named relocation of `object`, in object order, with the same targets and
+/// the same programs as its `.BTF.ext` records (an entry section plus the `.text`
+/// subprograms it reaches; see [`resolve_named`] for the binding rule). `attach` names the
+/// modules owning programs' attach targets.
 ///
 /// ```no_run
 /// use core_reloc::composite::CompositeBtf;
@@ -99,7 +104,7 @@ pub struct NamedResolution<'o> {
 /// let selection = pipeline::select_targets(&composite, &object, &local, &ModulePolicy::default())?;
 /// let records =
 ///     pipeline::resolve_object(&object, &local, &selection.targets, &[], Default::default())?;
-/// let named = pipeline::resolve_named_object(&object, &selection.targets, &[]);
+/// let named = pipeline::resolve_named_object(&object, &selection.targets, &[])?;
 /// let mut relocated = pipeline::apply(&object, &records)?;
 /// pipeline::apply_named(&object, &mut relocated.bytes, &named)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -108,28 +113,61 @@ pub fn resolve_named_object<'o>(
     object: &BpfObject<'o>,
     targets: &Targets<'_>,
     attach: &[AttachModule],
-) -> Vec<NamedResolution<'o>> {
+) -> Result<Vec<NamedResolution<'o>>, ResolveError> {
     let sites = object.named_relocations();
-    let sections: Vec<NamedSection> = object
-        .program_sections()
-        .iter()
-        .map(|section| NamedSection {
-            section_index: section.index,
-            name: section.name.to_string(),
-            attach_modules: attach_modules(attach, section.name),
-        })
-        .collect();
-    resolve_named(sites, targets, &sections)
+    let (code, programs) =
+        named_programs(object, attach).map_err(|source| ResolveError::CallGraph { source })?;
+    Ok(resolve_named(sites, targets, &programs)
         .into_iter()
         .zip(sites)
-        .map(|(result, named)| NamedResolution {
+        .map(|(outcome, named)| NamedResolution {
             section: object
                 .program_section(named.site.section_index)
-                .map_or("?", |program| program.name),
+                .map_or("?", |section| section.name),
+            program: outcome
+                .programs
+                .first()
+                .and_then(|&index| code.get(index))
+                .map_or(TEXT_SECTION, |program| program.section),
             named: named.clone(),
-            result,
+            result: outcome.result,
         })
-        .collect()
+        .collect())
+}
+
+/// One entry per program, with the named relocation sites it contains (sites in `.text`
+/// subprograms no program calls form one more group, named `.text`), as [`program_records`]
+/// does for `.BTF.ext` records.
+fn named_programs<'o>(
+    object: &BpfObject<'o>,
+    attach: &[AttachModule],
+) -> Result<(Vec<ProgramCode<'o>>, Vec<NamedProgram>), CallGraphError> {
+    let code = callgraph::programs(object)?;
+    let sites = object.named_relocations();
+    let contained = |program: &ProgramCode<'_>, named: &NamedSite| {
+        program.contains(named.site.section_index, named.site.insn_index)
+    };
+    let mut programs: Vec<NamedProgram> = code
+        .iter()
+        .map(|program| NamedProgram {
+            name: program.section.to_string(),
+            attach_modules: attach_modules(attach, program.section),
+            sites: (0..sites.len())
+                .filter(|&position| contained(program, &sites[position]))
+                .collect(),
+        })
+        .collect();
+    let uncalled: Vec<usize> = (0..sites.len())
+        .filter(|&position| !code.iter().any(|program| contained(program, &sites[position])))
+        .collect();
+    if !uncalled.is_empty() {
+        programs.push(NamedProgram {
+            name: TEXT_SECTION.to_string(),
+            attach_modules: Vec::new(),
+            sites: uncalled,
+        });
+    }
+    Ok((code, programs))
 }
 
 /// The modules owning the attach target of the program in `section`.
@@ -154,7 +192,7 @@ pub fn apply_named(
             let error = resolution.result.as_ref().err()?;
             Some(RecordFailure {
                 section: resolution.section.to_string(),
-                program: resolution.section.to_string(),
+                program: resolution.program.to_string(),
                 error: error.clone(),
             })
         })
@@ -525,17 +563,18 @@ fn missing_names(
             missing.push(essential_name(name).to_string());
         }
     }
-    for named in object.named_relocations() {
-        let section = object
-            .program_section(named.site.section_index)
-            .map_or("", |section| section.name);
-        let reloc = &named.reloc;
-        if !targets.has_unsearched_candidate(
-            &reloc.type_name,
-            reloc.type_kind,
-            &attach_modules(attach, section),
-        ) {
-            missing.push(essential_name(&reloc.type_name).to_string());
+    let (_, named_programs) =
+        named_programs(object, attach).map_err(|source| ResolveError::CallGraph { source })?;
+    let sites = object.named_relocations();
+    for program in &named_programs {
+        for reloc in program.sites.iter().map(|&position| &sites[position].reloc) {
+            if !targets.has_unsearched_candidate(
+                &reloc.type_name,
+                reloc.type_kind,
+                &program.attach_modules,
+            ) {
+                missing.push(essential_name(&reloc.type_name).to_string());
+            }
         }
     }
     missing.sort();

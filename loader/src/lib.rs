@@ -606,7 +606,7 @@ impl Loader {
             options,
         )?;
         let named =
-            pipeline::resolve_named_object(&object, &selection.targets, &policy.attach_targets);
+            pipeline::resolve_named_object(&object, &selection.targets, &policy.attach_targets)?;
         let entries = entries(&local, &resolutions, &named);
         let failures = failures(&entries);
         if !failures.is_empty() {
@@ -995,7 +995,7 @@ fn entries<'a>(
     });
     let named = named.iter().map(|resolution| Entry {
         section: resolution.section,
-        program: resolution.section,
+        program: resolution.program,
         site: resolution.named.site,
         kind: resolution.named.reloc.kind,
         type_name: essential_name(&resolution.named.reloc.type_name).to_string(),

@@ -61,7 +61,7 @@ pub use explain::{
     TypeKeyword, TypeName,
 };
 pub use name::essential_name;
-pub use named::{NamedSection, resolve_named, want_named_types};
+pub use named::{NamedOutcome, NamedProgram, resolve_named, want_named_types};
 pub use spec::MAX_SPEC_LEN;
 
 use candidates::TieredCandidate;

@@ -6,12 +6,17 @@
 //! first, modules only for names vmlinux lacks). The path is followed by member names through
 //! anonymous members, and the value computed by the same code as for `.BTF.ext` records.
 //!
-//! Binding: all named relocations of one program section with the same root type (kind and
-//! essential name) bind to **one** kernel type. Each candidate is evaluated against all of
+//! Binding follows the `.BTF.ext` program model ([`super::ProgramRecords`]): a program is an
+//! entry section plus the `.text` subprograms it reaches ([`NamedProgram`]), and all named
+//! relocations of one program with the same root type (kind and essential name) bind to
+//! **one** kernel type. Each candidate is evaluated against all of
 //! them; the candidate that leaves the fewest poisoned or absent wins; candidates tied at the
 //! best score must give the same value for every relocation, else every relocation of that
 //! type fails as ambiguous. A relocation whose field the winning type lacks is absent
 //! (`field_exists` 0, `field_byte_offset` poisoned), even if another candidate has the field.
+//! A site in a subprogram that several programs reach gets one value: if their bindings give
+//! it different fixups it fails with [`ReloErrorKind::ProgramsDisagree`] naming both programs,
+//! as a shared `.BTF.ext` record does.
 
 use std::collections::BTreeMap;
 
@@ -23,7 +28,8 @@ use crate::named::{NamedReloc, Step};
 use super::candidates::TieredCandidate;
 use super::error::{ErrorAccess, ReloError, ReloErrorKind, SpecError};
 use super::explain::{
-    AccessPath, AccessStep, Ambiguity, CandidateResult, RawSpec, Rejection, TypeKeyword, TypeName,
+    AccessPath, AccessStep, Ambiguity, CandidateResult, ProgramBinding, RawSpec, Rejection,
+    TypeKeyword, TypeName,
 };
 use super::name::essential_name;
 use super::spec::{Accessor, Spec, is_flexible_array};
@@ -68,21 +74,49 @@ enum Eval<'t> {
     Rejected(Rejection),
 }
 
-/// A program section of named relocations: its name (for explanations) and the modules that
-/// own its attach target (their candidates come right after vmlinux's).
+/// One program's named relocations: its name (for explanations and errors), the modules
+/// that own its attach target (their candidates come right after vmlinux's) and which sites
+/// it contains (its entry section's and those of the `.text` subprograms it reaches, as for
+/// [`ProgramRecords`](super::ProgramRecords)).
+///
+/// ```
+/// use core_reloc::engine::NamedProgram;
+/// use core_reloc::BtfOrigin;
+/// let program = NamedProgram {
+///     name: "kprobe/btrfs_getattr".into(),
+///     attach_modules: vec![BtfOrigin::module("btrfs")],
+///     sites: vec![0, 2],
+/// };
+/// assert_eq!(program.sites.len(), 2);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NamedSection {
-    /// The section's ELF index.
-    pub section_index: usize,
-    /// Its name, e.g. `kprobe/btrfs_getattr`.
+pub struct NamedProgram {
+    /// The program's name in errors (its entry section).
     pub name: String,
     /// Modules owning its attach target.
     pub attach_modules: Vec<BtfOrigin>,
+    /// Positions (into the sites given to [`resolve_named`]) of the sites it contains; a
+    /// shared subprogram's sites are listed by every program that reaches it.
+    pub sites: Vec<usize>,
 }
 
-/// Resolves every named relocation of `sites` against searched `targets`, in order; the
-/// result at `i` belongs to `sites[i]`. `sections` names the program sections and their
-/// attach-target modules (a section not listed has none).
+/// The outcome of one named relocation over every program that contains it.
+#[derive(Debug)]
+pub struct NamedOutcome {
+    /// Indices (into the programs given) of the programs that contain it, in order; empty
+    /// for a site no program lists.
+    pub programs: Vec<usize>,
+    /// The fixup and its explanation, or why there is none.
+    pub result: Result<Resolution, ReloError>,
+}
+
+/// Resolves every named relocation of `sites` against searched `targets`, one program at a
+/// time, as [`Engine::resolve_programs`](super::Engine::resolve_programs) does for `.BTF.ext`
+/// records; the outcome at `i` belongs to `sites[i]`. Within each program, the sites with one
+/// root type (kind and essential name) bind to one kernel type. A site that several programs
+/// contain must get the same fixup in each, else it fails with
+/// [`ReloErrorKind::ProgramsDisagree`]. Sites no program lists are bound together as one more
+/// program with no name and no attach-target module.
 ///
 /// ```
 /// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, MemberSpec};
@@ -95,8 +129,8 @@ pub struct NamedSection {
 /// let mut targets = Targets::new(TargetBtf { origin: &BtfOrigin::Vmlinux, btf: kernel });
 /// want_named_types(sites.iter().map(|site| &site.reloc), &mut targets);
 /// targets.search();
-/// for result in resolve_named(sites, &targets, &[]) {
-///     match result {
+/// for outcome in resolve_named(sites, &targets, &[]) {
+///     match outcome.result {
 ///         Ok(resolution) => println!("{} => {}", resolution.access, resolution.fixup.new_val),
 ///         Err(error) => println!("{error}"),
 ///     }
@@ -106,95 +140,181 @@ pub struct NamedSection {
 pub fn resolve_named(
     sites: &[NamedSite],
     targets: &Targets<'_>,
-    sections: &[NamedSection],
-) -> Vec<Result<Resolution, ReloError>> {
-    let mut results: Vec<Option<Result<Resolution, ReloError>>> =
-        sites.iter().map(|_| None).collect();
-    // (section, kind key, essential name) -> site positions: one binding each.
-    let mut groups: BTreeMap<(usize, u8, &str), Vec<usize>> = BTreeMap::new();
-    for (position, named) in sites.iter().enumerate() {
+    programs: &[NamedProgram],
+) -> Vec<NamedOutcome> {
+    let mut outcomes: Vec<Option<NamedOutcome>> = sites.iter().map(|_| None).collect();
+    for (index, program) in programs.iter().enumerate() {
+        let members = program
+            .sites
+            .iter()
+            .copied()
+            .filter(|&position| position < sites.len());
+        for (position, result) in bind_program(sites, members, targets, program) {
+            let Some(existing) = &mut outcomes[position] else {
+                outcomes[position] = Some(NamedOutcome {
+                    programs: vec![index],
+                    result,
+                });
+                continue;
+            };
+            if existing.programs.contains(&index) {
+                continue;
+            }
+            let first_program = existing.programs[0];
+            existing.programs.push(index);
+            let disagreement = match (&existing.result, &result) {
+                (Err(_), _) => None,
+                (Ok(_), Err(_)) => {
+                    existing.result = result;
+                    None
+                }
+                (Ok(first), Ok(second)) => (first.fixup != second.fixup).then(|| {
+                    let binding = |program: usize, resolved: &Resolution| {
+                        Box::new(ProgramBinding {
+                            program: programs[program].name.clone(),
+                            target: resolved.target.clone(),
+                            fixup: resolved.fixup,
+                        })
+                    };
+                    let named = &sites[position];
+                    ReloError {
+                        site: named.site,
+                        kind: named.reloc.kind,
+                        access: ErrorAccess::Path(first.access.clone()),
+                        reason: Box::new(ReloErrorKind::ProgramsDisagree {
+                            first: binding(first_program, first),
+                            second: binding(index, second),
+                        }),
+                    }
+                }),
+            };
+            if let Some(error) = disagreement {
+                existing.result = Err(error);
+            }
+        }
+    }
+    let unlisted: Vec<usize> = (0..sites.len())
+        .filter(|&position| outcomes[position].is_none())
+        .collect();
+    if !unlisted.is_empty() {
+        let program = NamedProgram {
+            name: String::new(),
+            attach_modules: Vec::new(),
+            sites: Vec::new(),
+        };
+        for (position, result) in bind_program(sites, unlisted.into_iter(), targets, &program) {
+            outcomes[position] = Some(NamedOutcome {
+                programs: Vec::new(),
+                result,
+            });
+        }
+    }
+    outcomes
+        .into_iter()
+        .map(|outcome| outcome.expect("every site is bound by a program or as unlisted"))
+        .collect()
+}
+
+/// Binds the sites at `members` as one program: one kernel type per root type. Returns each
+/// member's position with its result.
+fn bind_program(
+    sites: &[NamedSite],
+    members: impl Iterator<Item = usize>,
+    targets: &Targets<'_>,
+    program: &NamedProgram,
+) -> Vec<(usize, Result<Resolution, ReloError>)> {
+    // (kind key, essential name) -> site positions: one binding each.
+    let mut groups: BTreeMap<(u8, &str), Vec<usize>> = BTreeMap::new();
+    for position in members {
+        let named = &sites[position];
         let kind_key = if named.reloc.type_kind.is_enum() {
             Kind::Enum.raw()
         } else {
             named.reloc.type_kind.raw()
         };
-        groups
-            .entry((
-                named.site.section_index,
-                kind_key,
-                essential_name(&named.reloc.type_name),
-            ))
-            .or_default()
-            .push(position);
+        let group = groups
+            .entry((kind_key, essential_name(&named.reloc.type_name)))
+            .or_default();
+        if !group.contains(&position) {
+            group.push(position);
+        }
     }
-    let no_section = NamedSection {
-        section_index: 0,
-        name: String::new(),
-        attach_modules: Vec::new(),
-    };
-    for (&(section_index, ..), members) in &groups {
-        let section = sections
-            .iter()
-            .find(|section| section.section_index == section_index)
-            .unwrap_or(&no_section);
-        let first = &sites[members[0]].reloc;
-        let candidates =
-            targets.first_tier(&first.type_name, first.type_kind, &section.attach_modules);
-        // evals[c][m]: candidate c on member m.
-        let mut evals: Vec<Vec<Result<Eval<'_>, ReloErrorKind>>> = candidates
-            .iter()
-            .map(|candidate| {
-                members
-                    .iter()
-                    .map(|&m| {
-                        evaluate(
-                            &sites[m].reloc,
-                            candidate.btf,
-                            candidate.id,
-                            &candidate.target,
-                        )
-                    })
-                    .collect()
-            })
-            .collect();
-        // A relocation the candidate cannot give a value is poisoned or absent.
-        let missing =
-            |eval: &Result<Eval<'_>, ReloErrorKind>| !matches!(eval, Ok(Eval::Matched(_, Some(_))));
-        let scores: Vec<usize> = evals
-            .iter()
-            .map(|row| row.iter().filter(|eval| missing(eval)).count())
-            .collect();
-        let best = scores.iter().copied().min();
-        let tied: Vec<usize> = (0..scores.len())
-            .filter(|&c| Some(scores[c]) == best)
-            .collect();
-        let ambiguity = members.iter().enumerate().find_map(|(m, &position)| {
-            let named = &sites[position];
-            let kind = named.reloc.kind;
-            let results: Vec<CandidateResult> = tied
+    let mut results = Vec::new();
+    for members in groups.values_mut() {
+        // Site order, not listing order, keeps the binding independent of how it was listed.
+        members.sort_by_key(|&position| (sites[position].site.record_index, position));
+        results.extend(bind_group(sites, members, targets, program));
+    }
+    results
+}
+
+/// Binds one root type's sites of one program to one candidate.
+fn bind_group(
+    sites: &[NamedSite],
+    members: &[usize],
+    targets: &Targets<'_>,
+    program: &NamedProgram,
+) -> Vec<(usize, Result<Resolution, ReloError>)> {
+    let first = &sites[members[0]].reloc;
+    let candidates = targets.first_tier(&first.type_name, first.type_kind, &program.attach_modules);
+    // evals[c][m]: candidate c on member m.
+    let mut evals: Vec<Vec<Result<Eval<'_>, ReloErrorKind>>> = candidates
+        .iter()
+        .map(|candidate| {
+            members
                 .iter()
-                .map(|&c| candidate_result(&evals[c][m], kind))
-                .collect();
-            let values: Vec<Option<u64>> = tied
-                .iter()
-                .map(|&c| final_value(&evals[c][m], kind))
-                .collect();
-            values
-                .iter()
-                .any(|value| *value != values[0])
-                .then(|| Ambiguity {
-                    local_type: local_type(&named.reloc),
-                    program: section.name.clone(),
-                    candidates: tied.iter().map(|&c| candidates[c].target.clone()).collect(),
-                    misses: best.unwrap_or(0),
-                    record_index: named.site.record_index,
-                    kind,
-                    access: access_path(&named.reloc),
-                    results,
+                .map(|&m| {
+                    evaluate(
+                        &sites[m].reloc,
+                        candidate.btf,
+                        candidate.id,
+                        &candidate.target,
+                    )
                 })
-        });
-        let winner = tied.first().copied();
-        for (m, &position) in members.iter().enumerate() {
+                .collect()
+        })
+        .collect();
+    // A relocation the candidate cannot give a value is poisoned or absent.
+    let missing =
+        |eval: &Result<Eval<'_>, ReloErrorKind>| !matches!(eval, Ok(Eval::Matched(_, Some(_))));
+    let scores: Vec<usize> = evals
+        .iter()
+        .map(|row| row.iter().filter(|eval| missing(eval)).count())
+        .collect();
+    let best = scores.iter().copied().min();
+    let tied: Vec<usize> = (0..scores.len())
+        .filter(|&c| Some(scores[c]) == best)
+        .collect();
+    let ambiguity = members.iter().enumerate().find_map(|(m, &position)| {
+        let named = &sites[position];
+        let kind = named.reloc.kind;
+        let results: Vec<CandidateResult> = tied
+            .iter()
+            .map(|&c| candidate_result(&evals[c][m], kind))
+            .collect();
+        let values: Vec<Option<u64>> = tied
+            .iter()
+            .map(|&c| final_value(&evals[c][m], kind))
+            .collect();
+        values
+            .iter()
+            .any(|value| *value != values[0])
+            .then(|| Ambiguity {
+                local_type: local_type(&named.reloc),
+                program: program.name.clone(),
+                candidates: tied.iter().map(|&c| candidates[c].target.clone()).collect(),
+                misses: best.unwrap_or(0),
+                record_index: named.site.record_index,
+                kind,
+                access: access_path(&named.reloc),
+                results,
+            })
+    });
+    let winner = tied.first().copied();
+    members
+        .iter()
+        .enumerate()
+        .map(|(m, &position)| {
             let named = &sites[position];
             let fail = |reason: ReloErrorKind| ReloError {
                 site: named.site,
@@ -208,12 +328,8 @@ pub fn resolve_named(
                     resolution(named, winner, &mut evals, &candidates, &scores, m).map_err(fail)
                 }
             };
-            results[position] = Some(result);
-        }
-    }
-    results
-        .into_iter()
-        .map(|result| result.expect("every site belongs to a group"))
+            (position, result)
+        })
         .collect()
 }
 
@@ -544,8 +660,9 @@ mod tests {
         targets.search();
         resolve_named(&sites, &targets, &[])
             .into_iter()
-            .map(|result| {
-                result
+            .map(|outcome| {
+                outcome
+                    .result
                     .map(|resolution| {
                         (!resolution.fixup.is_poison()).then_some(resolution.fixup.new_val)
                     })
@@ -693,30 +810,154 @@ mod tests {
         );
     }
 
+    /// Searched targets over `kernel` for `sites`.
+    fn targets_for<'t>(kernel: &'t Btf<'t>, sites: &[NamedSite]) -> Targets<'t> {
+        let mut targets = Targets::new(TargetBtf {
+            origin: &BtfOrigin::Vmlinux,
+            btf: kernel,
+        });
+        want_named_types(sites.iter().map(|site| &site.reloc), &mut targets);
+        targets.search();
+        targets
+    }
+
+    fn program(name: &str, sites: &[usize]) -> NamedProgram {
+        NamedProgram {
+            name: name.into(),
+            attach_modules: Vec::new(),
+            sites: sites.to_vec(),
+        }
+    }
+
     #[test]
-    fn sections_bind_independently() {
+    fn programs_bind_independently() {
         let bytes = two_candidates(true);
         let kernel = Btf::parse(&bytes[..]).unwrap();
-        let mut sites = sites(&[
+        let sites = sites(&[
             "core_reloc:v1:field_byte_offset:struct:s:a",
             "core_reloc:v1:field_byte_offset:struct:s:b",
             "core_reloc:v1:field_byte_offset:struct:s:c",
             "core_reloc:v1:field_byte_offset:struct:s:b",
         ]);
-        sites[2].site.section_index = 4;
-        sites[3].site.section_index = 4;
-        let mut targets = Targets::new(TargetBtf {
-            origin: &BtfOrigin::Vmlinux,
-            btf: &kernel,
-        });
-        want_named_types(sites.iter().map(|site| &site.reloc), &mut targets);
-        targets.search();
-        let values: Vec<u64> = resolve_named(&sites, &targets, &[])
-            .into_iter()
-            .map(|result| result.unwrap().fixup.new_val)
+        let targets = targets_for(&kernel, &sites);
+        let programs = [program("kprobe/x", &[0, 1]), program("kprobe/y", &[2, 3])];
+        let outcomes = resolve_named(&sites, &targets, &programs);
+        let values: Vec<u64> = outcomes
+            .iter()
+            .map(|outcome| outcome.result.as_ref().unwrap().fixup.new_val)
             .collect();
-        // Section 3 binds x { a, b }; section 4 binds y { b, c }.
+        // The first program binds x { a, b }; the second binds y { b, c }.
         assert_eq!(values, [0, 4, 4, 0]);
+        let owners: Vec<&[usize]> = outcomes.iter().map(|o| o.programs.as_slice()).collect();
+        assert_eq!(owners, [&[0][..], &[0], &[1], &[1]]);
+    }
+
+    /// A shared subprogram's site (position 0, in `.text`) reached by two programs, each with
+    /// a site of its own in its entry section (positions 1 and 2).
+    fn shared(first: &str, second: &str) -> (Vec<NamedSite>, [NamedProgram; 2]) {
+        let mut sites = sites(&["core_reloc:v1:field_byte_offset:struct:s:b", first, second]);
+        sites[0].site.section_index = 2;
+        sites[2].site.section_index = 4;
+        let programs = [program("kprobe/x", &[1, 0]), program("kprobe/y", &[0, 2])];
+        (sites, programs)
+    }
+
+    #[test]
+    fn a_shared_subprogram_site_gets_one_value_when_its_programs_agree() {
+        let bytes = two_candidates(true);
+        let kernel = Btf::parse(&bytes[..]).unwrap();
+        // Both programs bind x { a, b } (they read `a`), so `b` is 4 in both.
+        let (sites, programs) = shared(
+            "core_reloc:v1:field_byte_offset:struct:s:a",
+            "core_reloc:v1:field_exists:struct:s:a",
+        );
+        let targets = targets_for(&kernel, &sites);
+        let outcomes = resolve_named(&sites, &targets, &programs);
+        assert_eq!(outcomes.len(), 3);
+        assert_eq!(outcomes[0].programs, [0, 1]);
+        let shared = outcomes[0].result.as_ref().unwrap();
+        assert_eq!(shared.fixup.new_val, 4);
+        assert_eq!(shared.fixup.site, sites[0].site);
+        assert_eq!(outcomes[1].result.as_ref().unwrap().fixup.new_val, 0);
+        assert_eq!(outcomes[2].result.as_ref().unwrap().fixup.new_val, 1);
+    }
+
+    #[test]
+    fn a_shared_subprogram_site_fails_when_its_programs_disagree() {
+        let bytes = two_candidates(true);
+        let kernel = Btf::parse(&bytes[..]).unwrap();
+        // kprobe/x reads `a` and binds x { a, b } (b at 4); kprobe/y reads `c` and binds
+        // y { b, c } (b at 0).
+        let (sites, programs) = shared(
+            "core_reloc:v1:field_byte_offset:struct:s:a",
+            "core_reloc:v1:field_byte_offset:struct:s:c",
+        );
+        let targets = targets_for(&kernel, &sites);
+        let outcomes = resolve_named(&sites, &targets, &programs);
+        assert_eq!(outcomes[0].programs, [0, 1]);
+        let error = outcomes[0].result.as_ref().unwrap_err();
+        assert_eq!(error.site, sites[0].site);
+        let ReloErrorKind::ProgramsDisagree { first, second } = &*error.reason else {
+            panic!("{error}");
+        };
+        assert_eq!((first.program.as_str(), first.fixup.new_val), ("kprobe/x", 4));
+        assert_eq!((second.program.as_str(), second.fixup.new_val), ("kprobe/y", 0));
+        let message = error.to_string();
+        assert!(
+            message.contains("programs kprobe/x and kprobe/y share this record"),
+            "{message}"
+        );
+        // Each program's own site keeps its program's binding.
+        assert_eq!(outcomes[1].result.as_ref().unwrap().fixup.new_val, 0);
+        assert_eq!(outcomes[2].result.as_ref().unwrap().fixup.new_val, 4);
+    }
+
+    #[test]
+    fn entry_and_subprogram_sites_of_one_program_bind_to_one_candidate() {
+        let bytes = two_candidates(true);
+        let kernel = Btf::parse(&bytes[..]).unwrap();
+        // Entry section reads `b`, its subprogram reads `c`: only y { b, c } has both, so `b`
+        // is y's 0, not x's 4 (which a binding per section would pick for `b` alone, or call
+        // ambiguous).
+        let mut sites = sites(&[
+            "core_reloc:v1:field_byte_offset:struct:s:b",
+            "core_reloc:v1:field_byte_offset:struct:s:c",
+        ]);
+        sites[1].site.section_index = 2;
+        let targets = targets_for(&kernel, &sites);
+        let programs = [program("kprobe/y", &[0, 1])];
+        let outcomes = resolve_named(&sites, &targets, &programs);
+        let values: Vec<u64> = outcomes
+            .iter()
+            .map(|outcome| outcome.result.as_ref().unwrap().fixup.new_val)
+            .collect();
+        assert_eq!(values, [0, 4]);
+        let targets: Vec<_> = outcomes
+            .iter()
+            .map(|outcome| outcome.result.as_ref().unwrap().target.clone().unwrap())
+            .collect();
+        assert_eq!(targets[0], targets[1]);
+    }
+
+    #[test]
+    fn unlisted_sites_bind_together_as_one_more_program() {
+        let bytes = two_candidates(true);
+        let kernel = Btf::parse(&bytes[..]).unwrap();
+        let sites = sites(&[
+            "core_reloc:v1:field_byte_offset:struct:s:a",
+            "core_reloc:v1:field_byte_offset:struct:s:c",
+            "core_reloc:v1:field_byte_offset:struct:s:b",
+        ]);
+        let targets = targets_for(&kernel, &sites);
+        // Program y has `c` alone; `a` and `b` are in no program: they bind x together.
+        let outcomes = resolve_named(&sites, &targets, &[program("kprobe/y", &[1])]);
+        let values: Vec<u64> = outcomes
+            .iter()
+            .map(|outcome| outcome.result.as_ref().unwrap().fixup.new_val)
+            .collect();
+        assert_eq!(values, [0, 4, 4]);
+        assert!(outcomes[0].programs.is_empty() && outcomes[2].programs.is_empty());
+        assert_eq!(outcomes[1].programs, [0]);
     }
 
     #[test]
@@ -730,7 +971,10 @@ mod tests {
         });
         want_named_types(sites.iter().map(|site| &site.reloc), &mut targets);
         targets.search();
-        let resolution = resolve_named(&sites, &targets, &[]).remove(0).unwrap();
+        let resolution = resolve_named(&sites, &targets, &[])
+            .remove(0)
+            .result
+            .unwrap();
         assert!(resolution.fixup.is_poison());
         assert_eq!(resolution.access.to_string(), "struct task.nope");
         assert_eq!(resolution.spec, RawSpec::default());
