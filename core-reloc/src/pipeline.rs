@@ -581,3 +581,205 @@ fn missing_names(
     missing.dedup();
     Ok(missing)
 }
+
+#[cfg(test)]
+mod tests {
+    use object::write::{Object as ElfWriter, Relocation, Symbol, SymbolId, SymbolSection};
+    use object::{
+        Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags,
+        SymbolKind, SymbolScope, elf,
+    };
+
+    use super::*;
+    use crate::btf::{BtfBuilder, IntEncoding, MemberSpec};
+    use crate::engine::ReloErrorKind;
+    use crate::target::TargetBtf;
+
+    const CALL: u8 = 0x85;
+    const LD_IMM64: u8 = 0x18;
+    const EXIT: u8 = 0x95;
+
+    fn insn(code: u8, src: u8, imm: i32) -> [u8; 8] {
+        let mut bytes = [0; 8];
+        bytes[0] = code;
+        bytes[1] = src << 4;
+        bytes[4..].copy_from_slice(&imm.to_le_bytes());
+        bytes
+    }
+
+    fn symbol(writer: &mut ElfWriter<'_>, name: &str, section: SymbolSection) -> SymbolId {
+        let defined = matches!(section, SymbolSection::Section(_));
+        writer.add_symbol(Symbol {
+            name: name.as_bytes().to_vec(),
+            value: 0,
+            size: if defined { 24 } else { 0 },
+            kind: if defined {
+                SymbolKind::Text
+            } else {
+                SymbolKind::Unknown
+            },
+            scope: SymbolScope::Linkage,
+            weak: false,
+            section,
+            flags: SymbolFlags::None,
+        })
+    }
+
+    fn relocate(
+        writer: &mut ElfWriter<'_>,
+        section: object::write::SectionId,
+        offset: u64,
+        symbol: SymbolId,
+        r_type: elf::RelocationType,
+    ) {
+        writer
+            .add_relocation(
+                section,
+                Relocation {
+                    offset,
+                    symbol,
+                    addend: 0,
+                    flags: RelocationFlags::Elf { r_type },
+                },
+            )
+            .unwrap();
+    }
+
+    /// `.text` holds `shared` (reads `s.b`, called by both programs) and `lonely` (reads
+    /// `s.c` by existence, called by none); `kprobe/x` and `kprobe/y` each call `shared` and
+    /// read `x_reads` and `y_reads` themselves.
+    fn object(x_reads: &str, y_reads: &str) -> Vec<u8> {
+        let mut writer = ElfWriter::new(BinaryFormat::Elf, Architecture::Bpf, Endianness::Little);
+        let text = writer.add_section(Vec::new(), b".text".to_vec(), SectionKind::Text);
+        let mut code = Vec::new();
+        for _ in 0..2 {
+            code.extend(insn(LD_IMM64, 0, 0));
+            code.extend([0; 8]);
+            code.extend(insn(EXIT, 0, 0));
+        }
+        writer.append_section_data(text, &code, 8);
+        let shared = symbol(&mut writer, "shared", SymbolSection::Section(text));
+        let lonely = symbol(&mut writer, "lonely", SymbolSection::Section(text));
+        writer.symbol_mut(lonely).value = 24;
+        let b = symbol(
+            &mut writer,
+            "core_reloc:v1:field_byte_offset:struct:s:b",
+            SymbolSection::Undefined,
+        );
+        let c = symbol(
+            &mut writer,
+            "core_reloc:v1:field_exists:struct:s:c",
+            SymbolSection::Undefined,
+        );
+        relocate(&mut writer, text, 0, b, elf::R_BPF_64_64);
+        relocate(&mut writer, text, 24, c, elf::R_BPF_64_64);
+        for (name, reads) in [("kprobe/x", x_reads), ("kprobe/y", y_reads)] {
+            let program = writer.add_section(Vec::new(), name.as_bytes().to_vec(), SectionKind::Text);
+            let mut code = Vec::new();
+            code.extend(insn(CALL, 1, -1));
+            code.extend(insn(LD_IMM64, 0, 0));
+            code.extend([0; 8]);
+            code.extend(insn(EXIT, 0, 0));
+            writer.append_section_data(program, &code, 8);
+            relocate(&mut writer, program, 0, shared, elf::R_BPF_64_32);
+            let read = symbol(&mut writer, reads, SymbolSection::Undefined);
+            relocate(&mut writer, program, 8, read, elf::R_BPF_64_64);
+        }
+        writer.write().unwrap()
+    }
+
+    /// Two kernel types named `s`: x { a, b } and y { b, c }.
+    fn kernel() -> Vec<u8> {
+        let mut b = BtfBuilder::new();
+        let int = b.add_int("int", 4, IntEncoding::SIGNED);
+        b.add_struct(
+            "s",
+            8,
+            &[MemberSpec::new("a", int, 0), MemberSpec::new("b", int, 32)],
+        );
+        b.add_struct(
+            "s",
+            8,
+            &[MemberSpec::new("b", int, 0), MemberSpec::new("c", int, 32)],
+        );
+        b.build()
+    }
+
+    /// The object's named relocations resolved against [`kernel`]: per site, its section, its
+    /// program and its value or error.
+    fn resolve(x_reads: &str, y_reads: &str) -> Vec<(String, String, Result<u64, ReloError>)> {
+        let bytes = object(x_reads, y_reads);
+        let object = BpfObject::parse(&bytes).unwrap();
+        let kernel = kernel();
+        let kernel = Btf::parse(&kernel[..]).unwrap();
+        let mut targets = Targets::new(TargetBtf {
+            origin: &BtfOrigin::Vmlinux,
+            btf: &kernel,
+        });
+        want_named_types(
+            object.named_relocations().iter().map(|named| &named.reloc),
+            &mut targets,
+        );
+        targets.search();
+        let named = resolve_named_object(&object, &targets, &[]).unwrap();
+        assert_eq!(named.len(), 4);
+        named
+            .into_iter()
+            .map(|resolution| {
+                (
+                    resolution.section.to_string(),
+                    resolution.program.to_string(),
+                    resolution.result.map(|resolved| resolved.fixup.new_val),
+                )
+            })
+            .collect()
+    }
+
+    /// The value at the site in `section` of `program` (exactly one).
+    fn at<'r>(
+        resolved: &'r [(String, String, Result<u64, ReloError>)],
+        section: &str,
+        program: &str,
+    ) -> &'r Result<u64, ReloError> {
+        let mut found = resolved
+            .iter()
+            .filter(|(s, p, _)| s == section && p == program)
+            .map(|(_, _, result)| result);
+        let result = found.next().expect("a site there");
+        assert!(found.next().is_none());
+        result
+    }
+
+    #[test]
+    fn named_sites_in_a_shared_subprogram_follow_their_programs_bindings() {
+        // Both programs read `a`: both bind x { a, b }, so the shared `b` is 4.
+        let resolved = resolve(
+            "core_reloc:v1:field_byte_offset:struct:s:a",
+            "core_reloc:v1:field_exists:struct:s:a",
+        );
+        assert_eq!(at(&resolved, ".text", "kprobe/x").as_ref().unwrap(), &4);
+        assert_eq!(at(&resolved, "kprobe/x", "kprobe/x").as_ref().unwrap(), &0);
+        assert_eq!(at(&resolved, "kprobe/y", "kprobe/y").as_ref().unwrap(), &1);
+        // The uncalled subprogram is a program of its own, named `.text`.
+        assert_eq!(at(&resolved, ".text", ".text").as_ref().unwrap(), &1);
+    }
+
+    #[test]
+    fn named_sites_in_a_shared_subprogram_fail_when_the_programs_disagree() {
+        // kprobe/x binds x { a, b } (b at 4), kprobe/y binds y { b, c } (b at 0).
+        let resolved = resolve(
+            "core_reloc:v1:field_byte_offset:struct:s:a",
+            "core_reloc:v1:field_byte_offset:struct:s:c",
+        );
+        let error = at(&resolved, ".text", "kprobe/x").as_ref().unwrap_err();
+        let ReloErrorKind::ProgramsDisagree { first, second } = &*error.reason else {
+            panic!("{error}");
+        };
+        assert_eq!(
+            (first.program.as_str(), second.program.as_str()),
+            ("kprobe/x", "kprobe/y")
+        );
+        assert_eq!((first.fixup.new_val, second.fixup.new_val), (4, 0));
+        assert_eq!(at(&resolved, "kprobe/y", "kprobe/y").as_ref().unwrap(), &4);
+    }
+}
