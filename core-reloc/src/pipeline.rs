@@ -158,7 +158,11 @@ fn named_programs<'o>(
         })
         .collect();
     let uncalled: Vec<usize> = (0..sites.len())
-        .filter(|&position| !code.iter().any(|program| contained(program, &sites[position])))
+        .filter(|&position| {
+            !code
+                .iter()
+                .any(|program| contained(program, &sites[position]))
+        })
         .collect();
     if !uncalled.is_empty() {
         programs.push(NamedProgram {
@@ -674,7 +678,8 @@ mod tests {
         relocate(&mut writer, text, 0, b, elf::R_BPF_64_64);
         relocate(&mut writer, text, 24, c, elf::R_BPF_64_64);
         for (name, reads) in [("kprobe/x", x_reads), ("kprobe/y", y_reads)] {
-            let program = writer.add_section(Vec::new(), name.as_bytes().to_vec(), SectionKind::Text);
+            let program =
+                writer.add_section(Vec::new(), name.as_bytes().to_vec(), SectionKind::Text);
             let mut code = Vec::new();
             code.extend(insn(CALL, 1, -1));
             code.extend(insn(LD_IMM64, 0, 0));

@@ -900,8 +900,14 @@ mod tests {
         let ReloErrorKind::ProgramsDisagree { first, second } = &*error.reason else {
             panic!("{error}");
         };
-        assert_eq!((first.program.as_str(), first.fixup.new_val), ("kprobe/x", 4));
-        assert_eq!((second.program.as_str(), second.fixup.new_val), ("kprobe/y", 0));
+        assert_eq!(
+            (first.program.as_str(), first.fixup.new_val),
+            ("kprobe/x", 4)
+        );
+        assert_eq!(
+            (second.program.as_str(), second.fixup.new_val),
+            ("kprobe/y", 0)
+        );
         let message = error.to_string();
         assert!(
             message.contains("programs kprobe/x and kprobe/y share this record"),
