@@ -9,10 +9,9 @@
 //! Binding follows the `.BTF.ext` program model ([`super::ProgramRecords`]): a program is an
 //! entry section plus the `.text` subprograms it reaches ([`NamedProgram`]), and all named
 //! relocations of one program with the same root type (kind and essential name) bind to
-//! **one** kernel type. Each candidate is evaluated against all of
-//! them; the candidate that leaves the fewest poisoned or absent wins; candidates tied at the
-//! best score must give the same value for every relocation, else every relocation of that
-//! type fails as ambiguous. A relocation whose field the winning type lacks is absent
+//! **one** kernel type. Each candidate is evaluated against all of them; the candidate that
+//! leaves the fewest poisoned or absent wins; candidates tied at the best score must give the
+//! same value for every relocation, else every relocation of that type fails as ambiguous. A relocation whose field the winning type lacks is absent
 //! (`field_exists` 0, `field_byte_offset` poisoned), even if another candidate has the field.
 //! A site in a subprogram that several programs reach gets one value: if their bindings give
 //! it different fixups it fails with [`ReloErrorKind::ProgramsDisagree`] naming both programs,
@@ -101,6 +100,22 @@ pub struct NamedProgram {
 }
 
 /// The outcome of one named relocation over every program that contains it.
+///
+/// ```
+/// use core_reloc::btf::{Btf, BtfBuilder, IntEncoding, MemberSpec};
+/// use core_reloc::engine::{NamedOutcome, Targets, resolve_named, want_named_types};
+/// use core_reloc::target::TargetBtf;
+/// use core_reloc::BtfOrigin;
+/// # fn demo(object: &core_reloc::object::BpfObject<'_>, kernel: &Btf<'_>) {
+/// let sites = object.named_relocations();
+/// let mut targets = Targets::new(TargetBtf { origin: &BtfOrigin::Vmlinux, btf: kernel });
+/// want_named_types(sites.iter().map(|site| &site.reloc), &mut targets);
+/// targets.search();
+/// // No programs given: every site is unlisted and bound as one group.
+/// let outcomes: Vec<NamedOutcome> = resolve_named(sites, &targets, &[]);
+/// assert!(outcomes.iter().all(|outcome| outcome.programs.is_empty()));
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct NamedOutcome {
     /// Indices (into the programs given) of the programs that contain it, in order; empty
