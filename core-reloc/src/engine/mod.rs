@@ -293,36 +293,15 @@ impl<'l, 't> Engine<'l, 't> {
                     );
                     continue;
                 };
-                let first_program = existing.programs[0];
+                let first_program = &programs[existing.programs[0]].name;
+                merge_shared_result(
+                    &mut existing.result,
+                    result,
+                    (*site, record.kind),
+                    first_program,
+                    &program.name,
+                );
                 existing.programs.push(index);
-                let disagreement = match (&existing.result, &result) {
-                    (Err(_), _) => None,
-                    (Ok(_), Err(_)) => {
-                        existing.result = result;
-                        None
-                    }
-                    (Ok(first), Ok(second)) => (first.fixup != second.fixup).then(|| {
-                        let binding = |program: usize, resolved: &Resolution| {
-                            Box::new(ProgramBinding {
-                                program: programs[program].name.clone(),
-                                target: resolved.target.clone(),
-                                fixup: resolved.fixup,
-                            })
-                        };
-                        ReloError {
-                            site: *site,
-                            kind: record.kind,
-                            access: ErrorAccess::Path(first.access.clone()),
-                            reason: Box::new(ReloErrorKind::ProgramsDisagree {
-                                first: binding(first_program, first),
-                                second: binding(index, second),
-                            }),
-                        }
-                    }),
-                };
-                if let Some(error) = disagreement {
-                    existing.result = Err(error);
-                }
             }
         }
         merged.into_values().collect()
@@ -663,6 +642,46 @@ impl<'l, 't> Engine<'l, 't> {
         resolution.target = target;
         resolution.fixup = combine(site, kind, local_value, value);
         Ok(resolution)
+    }
+}
+
+/// Folds what a further program gives a site that several programs share into what is kept:
+/// an error stays, an error replaces a value, and two values must be the same fixup, else the
+/// programs disagree (the error names both).
+pub(crate) fn merge_shared_result(
+    kept: &mut Result<Resolution, ReloError>,
+    incoming: Result<Resolution, ReloError>,
+    (site, kind): (RelocationSite, CoreReloKind),
+    first_program: &str,
+    program: &str,
+) {
+    let disagreement = match (&*kept, &incoming) {
+        (Err(_), _) => None,
+        (Ok(_), Err(_)) => {
+            *kept = incoming;
+            None
+        }
+        (Ok(first), Ok(second)) => (first.fixup != second.fixup).then(|| {
+            let binding = |program: &str, resolved: &Resolution| {
+                Box::new(ProgramBinding {
+                    program: program.to_string(),
+                    target: resolved.target.clone(),
+                    fixup: resolved.fixup,
+                })
+            };
+            ReloError {
+                site,
+                kind,
+                access: ErrorAccess::Path(first.access.clone()),
+                reason: Box::new(ReloErrorKind::ProgramsDisagree {
+                    first: binding(first_program, first),
+                    second: binding(program, second),
+                }),
+            }
+        }),
+    };
+    if let Some(error) = disagreement {
+        *kept = Err(error);
     }
 }
 

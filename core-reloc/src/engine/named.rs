@@ -27,13 +27,12 @@ use crate::named::{NamedReloc, Step};
 use super::candidates::TieredCandidate;
 use super::error::{ErrorAccess, ReloError, ReloErrorKind, SpecError};
 use super::explain::{
-    AccessPath, AccessStep, Ambiguity, CandidateResult, ProgramBinding, RawSpec, Rejection,
-    TypeKeyword, TypeName,
+    AccessPath, AccessStep, Ambiguity, CandidateResult, RawSpec, Rejection, TypeKeyword, TypeName,
 };
 use super::name::essential_name;
 use super::spec::{Accessor, Spec, is_flexible_array};
 use super::value::{self, Value, ValueError};
-use super::{CandidateReport, Resolution, Targets};
+use super::{CandidateReport, Resolution, Targets, merge_shared_result};
 use crate::BtfOrigin;
 use crate::target::TargetRef;
 
@@ -175,37 +174,15 @@ pub fn resolve_named(
             if existing.programs.contains(&index) {
                 continue;
             }
-            let first_program = existing.programs[0];
+            let named = &sites[position];
+            merge_shared_result(
+                &mut existing.result,
+                result,
+                (named.site, named.reloc.kind),
+                &programs[existing.programs[0]].name,
+                &program.name,
+            );
             existing.programs.push(index);
-            let disagreement = match (&existing.result, &result) {
-                (Err(_), _) => None,
-                (Ok(_), Err(_)) => {
-                    existing.result = result;
-                    None
-                }
-                (Ok(first), Ok(second)) => (first.fixup != second.fixup).then(|| {
-                    let binding = |program: usize, resolved: &Resolution| {
-                        Box::new(ProgramBinding {
-                            program: programs[program].name.clone(),
-                            target: resolved.target.clone(),
-                            fixup: resolved.fixup,
-                        })
-                    };
-                    let named = &sites[position];
-                    ReloError {
-                        site: named.site,
-                        kind: named.reloc.kind,
-                        access: ErrorAccess::Path(first.access.clone()),
-                        reason: Box::new(ReloErrorKind::ProgramsDisagree {
-                            first: binding(first_program, first),
-                            second: binding(index, second),
-                        }),
-                    }
-                }),
-            };
-            if let Some(error) = disagreement {
-                existing.result = Err(error);
-            }
         }
     }
     let unlisted: Vec<usize> = (0..sites.len())
