@@ -144,34 +144,57 @@ fn named_programs<'o>(
 ) -> Result<(Vec<ProgramCode<'o>>, Vec<NamedProgram>), CallGraphError> {
     let code = callgraph::programs(object)?;
     let sites = object.named_relocations();
-    let contained = |program: &ProgramCode<'_>, named: &NamedSite| {
-        program.contains(named.site.section_index, named.site.insn_index)
+    let programs = group_by_program(
+        &code,
+        attach,
+        sites,
+        |named| named.site,
+        |position, _| position,
+    )
+    .into_iter()
+    .map(|(name, attach_modules, sites)| NamedProgram {
+        name,
+        attach_modules,
+        sites,
+    })
+    .collect();
+    Ok((code, programs))
+}
+
+/// Groups `items` by the program whose code holds each one's site: one group per program
+/// (named by its entry section, with its attach-target modules), then one `.text` group for
+/// the items no program reaches, if any. `keep` maps an item (and its position) to what the
+/// group holds.
+fn group_by_program<T, K>(
+    code: &[ProgramCode<'_>],
+    attach: &[AttachModule],
+    items: &[T],
+    site: impl Fn(&T) -> RelocationSite,
+    keep: impl Fn(usize, &T) -> K,
+) -> Vec<(String, Vec<BtfOrigin>, Vec<K>)> {
+    let contained = |program: &ProgramCode<'_>, item: &T| {
+        let site = site(item);
+        program.contains(site.section_index, site.insn_index)
     };
-    let mut programs: Vec<NamedProgram> = code
+    let mut groups: Vec<(String, Vec<BtfOrigin>, Vec<K>)> = code
         .iter()
-        .map(|program| NamedProgram {
-            name: program.section.to_string(),
-            attach_modules: attach_modules(attach, program.section),
-            sites: (0..sites.len())
-                .filter(|&position| contained(program, &sites[position]))
-                .collect(),
+        .map(|program| {
+            let kept = (items.iter().enumerate())
+                .filter(|(_, item)| contained(program, item))
+                .map(|(position, item)| keep(position, item))
+                .collect();
+            let modules = attach_modules(attach, program.section);
+            (program.section.to_string(), modules, kept)
         })
         .collect();
-    let uncalled: Vec<usize> = (0..sites.len())
-        .filter(|&position| {
-            !code
-                .iter()
-                .any(|program| contained(program, &sites[position]))
-        })
+    let uncalled: Vec<K> = (items.iter().enumerate())
+        .filter(|(_, item)| !code.iter().any(|program| contained(program, item)))
+        .map(|(position, item)| keep(position, item))
         .collect();
     if !uncalled.is_empty() {
-        programs.push(NamedProgram {
-            name: TEXT_SECTION.to_string(),
-            attach_modules: Vec::new(),
-            sites: uncalled,
-        });
+        groups.push((TEXT_SECTION.to_string(), Vec::new(), uncalled));
     }
-    Ok((code, programs))
+    groups
 }
 
 /// The modules owning the attach target of the program in `section`.
@@ -234,36 +257,20 @@ fn program_records<'o>(
 ) -> Result<(Vec<ProgramCode<'o>>, Vec<ProgramRecords>), CallGraphError> {
     let code = callgraph::programs(object)?;
     let records: Vec<_> = object.records().collect();
-    let mut programs: Vec<ProgramRecords> = code
-        .iter()
-        .map(|program| ProgramRecords {
-            name: program.section.to_string(),
-            attach_modules: attach_modules(attach, program.section),
-            records: records
-                .iter()
-                .filter(|record| {
-                    program.contains(record.site.section_index, record.site.insn_index)
-                })
-                .map(|record| (record.site, record.relo))
-                .collect(),
-        })
-        .collect();
-    let uncalled: Vec<_> = records
-        .iter()
-        .filter(|record| {
-            !code
-                .iter()
-                .any(|program| program.contains(record.site.section_index, record.site.insn_index))
-        })
-        .map(|record| (record.site, record.relo))
-        .collect();
-    if !uncalled.is_empty() {
-        programs.push(ProgramRecords {
-            name: TEXT_SECTION.to_string(),
-            attach_modules: Vec::new(),
-            records: uncalled,
-        });
-    }
+    let programs = group_by_program(
+        &code,
+        attach,
+        &records,
+        |record| record.site,
+        |_, record| (record.site, record.relo),
+    )
+    .into_iter()
+    .map(|(name, attach_modules, records)| ProgramRecords {
+        name,
+        attach_modules,
+        records,
+    })
+    .collect();
     Ok((code, programs))
 }
 
