@@ -54,10 +54,14 @@ pub fn exercise_btf(btf: &Btf<'_>) {
             assert!(btf.types_by_name(name).any(|other| other == id));
         }
     }
-    assert_eq!(
-        btf.find_by_name_kind("no_such_type_xyz", Kind::Struct),
-        None
-    );
+    // A name absent from the input is not found; the fuzzer may put this one in, so the
+    // expected answer is a linear scan, not `None`.
+    let absent = "no_such_type_xyz";
+    let expected = btf
+        .types()
+        .find(|ty| ty.kind() == Kind::Struct && btf.name(ty).is_ok_and(|name| name == absent))
+        .map(|ty| ty.id());
+    assert_eq!(btf.find_by_name_kind(absent, Kind::Struct), expected);
     let _ = btf.own_strings_contain("task_struct");
     let _ = btf.type_by_id(TypeId(count));
     let _ = btf.type_by_id(TypeId(u32::MAX));
