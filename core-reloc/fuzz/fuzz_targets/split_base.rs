@@ -10,7 +10,8 @@ use core_reloc::split_base::{distill_base, relocate_split};
 use libfuzzer_sys::fuzz_target;
 
 static BASE: LazyLock<Arc<Btf<'static>>> = LazyLock::new(core_reloc_fuzz::small_base);
-static DISTILLED: LazyLock<Arc<Btf<'static>>> = LazyLock::new(core_reloc_fuzz::small_distilled_base);
+static DISTILLED: LazyLock<Arc<Btf<'static>>> =
+    LazyLock::new(core_reloc_fuzz::small_distilled_base);
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(split) = Btf::parse_split(data, Arc::clone(&BASE))

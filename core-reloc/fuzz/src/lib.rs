@@ -321,8 +321,7 @@ pub fn exercise_object(data: &[u8], target: &Btf<'_>) {
         targets.search();
         let _ = targets.unresolved_names().count();
         // The whole pipeline: call graph, per-program binding, patching.
-        match pipeline::resolve_object(&object, &local, &targets, &[], EngineOptions::default())
-        {
+        match pipeline::resolve_object(&object, &local, &targets, &[], EngineOptions::default()) {
             Ok(resolutions) => {
                 assert_eq!(resolutions.len(), records.len());
                 for resolution in &resolutions {
