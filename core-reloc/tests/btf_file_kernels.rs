@@ -11,31 +11,10 @@ use core_reloc::Btf;
 use core_reloc::btf::{Kind, LoadMethod};
 use core_reloc::btf_file::{BtfFile, BtfFileError, Compression, Container};
 use core_reloc::composite::{CompositeBtf, CompositeError, CompositeSource, ModuleError};
+use kernel_fixtures::ScratchDir;
 
 const SERIES: &str = "6.12";
 const BTRFS_INODE_SIZE: u32 = 1016;
-
-/// A scratch directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("btf-file-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Compresses `input` into `output` with the system tool (`xz` with the kernel's own module
 /// options, or `zstd`).
@@ -90,7 +69,7 @@ fn vmlinux_elf_gives_the_raw_btf_mapped_on_its_own() {
 
 #[test]
 fn btrfs_ko_plain_xz_and_zstd_give_the_same_split_btf() {
-    let scratch = Scratch::new("ko");
+    let scratch = ScratchDir::new("btf-file-ko");
     let ko = kernel_fixtures::kernel_module(SERIES, "btrfs");
     let (xz, zst) = (scratch.path("btrfs.ko.xz"), scratch.path("btrfs.ko.zst"));
     compress("xz", &ko, &xz);
@@ -164,7 +143,7 @@ fn btrfs_ko_plain_xz_and_zstd_give_the_same_split_btf() {
 
 #[test]
 fn an_elf_without_btf_is_an_error_naming_the_file() {
-    let scratch = Scratch::new("nobtf");
+    let scratch = ScratchDir::new("btf-file-nobtf");
     let stripped = scratch.path("stripped.ko");
     let status = Command::new("llvm-objcopy-22")
         .args(["--remove-section", ".BTF"])
@@ -205,7 +184,7 @@ fn an_elf_without_btf_is_an_error_naming_the_file() {
 /// and compressed `.ko` files (symlinked or compressed from the cache), next to raw BTF.
 #[test]
 fn a_btf_directory_of_elf_and_compressed_modules() {
-    let scratch = Scratch::new("dir");
+    let scratch = ScratchDir::new("btf-file-dir");
     let dir = scratch.path("btf");
     std::fs::create_dir_all(&dir).unwrap();
     std::os::unix::fs::symlink(
@@ -283,7 +262,7 @@ fn a_btf_directory_of_elf_and_compressed_modules() {
 /// A `/lib/modules/<release>` tree: modules anywhere below, other files ignored.
 #[test]
 fn a_module_tree() {
-    let scratch = Scratch::new("tree");
+    let scratch = ScratchDir::new("btf-file-tree");
     let tree = scratch.path("6.12.0-test-amd64");
     let btrfs_dir = tree.join("kernel/fs/btrfs");
     let lib_dir = tree.join("kernel/lib");

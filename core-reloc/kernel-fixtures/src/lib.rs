@@ -135,3 +135,36 @@ pub fn kernel_module(series: &str, module: &str) -> PathBuf {
 pub fn ebpf_object(name: &str) -> PathBuf {
     existing(workspace().join("target/ebpf").join(name), "build-ebpf")
 }
+
+/// A fresh scratch directory under the system temp dir, removed (with what tests wrote into
+/// it) on drop; `name` and the process id keep concurrent tests apart.
+///
+/// # Examples
+///
+/// ```
+/// let scratch = kernel_fixtures::ScratchDir::new("doc-example");
+/// std::fs::write(scratch.path("x"), b"x").unwrap();
+/// assert!(scratch.path("x").exists());
+/// ```
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    /// Creates (emptying any leftover) `<temp>/core-reloc-<name>-<pid>`.
+    pub fn new(name: &str) -> ScratchDir {
+        let dir = std::env::temp_dir().join(format!("core-reloc-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch directory can be created");
+        ScratchDir(dir)
+    }
+
+    /// `name` inside the directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -9,30 +9,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use kernel_fixtures::ScratchDir;
 use serde_json::Value;
 
 const SERIES: &str = "6.12";
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("btf-inputs-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn run_tool(tool: &str, args: &[&std::ffi::OsStr]) -> Vec<u8> {
     let output = Command::new(tool)
@@ -105,7 +85,7 @@ fn explain(object: &Path, btf: &Path, btrfs: &Path) -> Vec<Value> {
 
 #[test]
 fn explain_gives_the_same_records_for_every_file_format() {
-    let scratch = Scratch::new("explain");
+    let scratch = ScratchDir::new("btf-inputs-explain");
     let object = common::ebpf_object("btrfs_getattr.bpf.o");
     let raw_vmlinux = kernel_fixtures::kernel_btf(SERIES, "vmlinux");
     let raw_btrfs = kernel_fixtures::kernel_btf(SERIES, "btrfs");
@@ -164,7 +144,7 @@ fn explain_gives_the_same_records_for_every_file_format() {
 
 #[test]
 fn an_elf_without_btf_is_a_usage_error_naming_the_file() {
-    let scratch = Scratch::new("nobtf");
+    let scratch = ScratchDir::new("btf-inputs-nobtf");
     let stripped = scratch.path("vmlinux-stripped.ko");
     run_tool(
         "llvm-objcopy-22",
