@@ -1,4 +1,5 @@
-/* What testmod_observe.bpf.c records; integration's `programs::CrtSeen` has the same layout. */
+/* What testmod_observe.bpf.c and testmod_fmodret.bpf.c record; integration's
+ * `programs::CrtSeen` and `programs::CrtFmodRetSeen` have the same layouts. */
 #ifndef TESTMOD_SEEN_H
 #define TESTMOD_SEEN_H
 
@@ -11,6 +12,14 @@ struct crt_seen {
 	__u64 size;
 	__u64 off_value;
 	__u64 runs;
+};
+
+struct crt_fmodret_seen {
+	struct crt_seen seen;
+	/* The module's per-CPU crt_testmod_writes on this CPU, read as a typed __ksym. */
+	__u64 writes;
+	/* Writes the program failed with -EPERM. */
+	__u64 refused;
 };
 
 #endif

@@ -29,6 +29,33 @@ pub const TESTMOD_OBSERVE_TARGET: &str = "crt_testmod_observe";
 /// Array map (1 entry, key 0, value [`CrtSeen`]).
 pub const TESTMOD_SEEN_MAP: &str = "crt_seen";
 
+/// C: fmod_ret [`TESTMOD_FMODRET_PROGRAM`] on [`TESTMOD_OBSERVE_TARGET`], direct CO-RE loads
+/// of the record and the module's per-CPU `crt_testmod_writes` as a typed `__ksym`; fills
+/// [`CrtFmodRetSeen`] and fails the write whose input is in [`TESTMOD_REFUSE_MAP`] (6.12
+/// guests only, like [`C_TESTMOD_OBSERVE`]).
+pub const C_TESTMOD_FMODRET: &str = "testmod_fmodret.bpf.o";
+/// Program name in [`C_TESTMOD_FMODRET`].
+pub const TESTMOD_FMODRET_PROGRAM: &str = "crt_refuse_input";
+/// Array map (1 entry, key 0, value [`CrtFmodRetSeen`]).
+pub const TESTMOD_FMODRET_SEEN_MAP: &str = "crt_fmodret_seen";
+/// Array map (1 entry, key 0, `u64`): the input [`TESTMOD_FMODRET_PROGRAM`] refuses (EPERM).
+pub const TESTMOD_REFUSE_MAP: &str = "crt_refuse";
+
+/// What testmod_fmodret.bpf.c saw; mirrors `ebpf-tests/c/testmod_seen.h`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CrtFmodRetSeen {
+    /// The record and arguments, as [`C_TESTMOD_OBSERVE`] reads them (by direct loads here).
+    pub seen: CrtSeen,
+    /// The module's per-CPU `crt_testmod_writes` on the program's CPU.
+    pub writes: u64,
+    /// Writes the program failed with -EPERM.
+    pub refused: u64,
+}
+
+// SAFETY: plain integers, repr(C), no padding.
+unsafe impl aya::Pod for CrtFmodRetSeen {}
+
 /// What testmod_observe.bpf.c read from `crt_testmod_observe(record, input)`; mirrors
 /// `ebpf-tests/c/testmod_seen.h`.
 #[repr(C)]

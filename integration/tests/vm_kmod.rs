@@ -5,6 +5,11 @@
 //! `.ko` onto `/sys/kernel/btf/vmlinux`, and a CO-RE program reading the module's structs
 //! through the `Loader` must read the values the module reports, in both layout variants.
 //!
+//! The same module is the fmod_ret target (issue 11): an fmod_ret program on its
+//! `crt_testmod_observe`, loaded by the loader with `BPF_MODIFY_RETURN` against the module's
+//! BTF, reads the record by direct CO-RE loads and the module's per-CPU variable as a typed
+//! `__ksym`, and fails the write it is told to refuse.
+//!
 //! Guest-only: ignored on the host, run by `cargo xtask vm` (6.12; the 6.1 guest has no
 //! test module, as 6.1 predates `.BTF.base`).
 
@@ -15,11 +20,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use aya::maps::{Array, MapData};
-use aya::programs::KProbe;
+use aya::programs::{FExit, KProbe};
 use core_reloc::btf::Btf;
+use core_reloc::origin::BtfOrigin;
 use core_reloc::split_base::relocate_split;
 use core_reloc_loader::{KernelBtf, Loader};
-use integration::programs::{self, CrtSeen};
+use integration::programs::{self, CrtFmodRetSeen, CrtSeen};
 use integration::{KMOD_DIR, guest};
 use object::{Object, ObjectSection};
 
@@ -49,11 +55,22 @@ fn force_load(path: &Path) {
     );
 }
 
+/// Unloads the module, waiting (up to 10 s) for references that outlive a program: a BPF
+/// trampoline on a module function holds the module until it is freed after a grace period.
 fn unload() {
     let name = CString::new(MODULE).unwrap();
-    // SAFETY: a NUL-terminated module name.
-    let rc = unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) };
-    assert_eq!(rc, 0, "delete_module: {}", std::io::Error::last_os_error());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        // SAFETY: a NUL-terminated module name.
+        let rc = unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) };
+        let error = std::io::Error::last_os_error();
+        let busy = matches!(error.raw_os_error(), Some(libc::EAGAIN | libc::EBUSY));
+        if rc == 0 || !busy || std::time::Instant::now() > deadline {
+            assert_eq!(rc, 0, "delete_module: {error}");
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 fn section<'a>(file: &object::File<'a>, name: &str) -> &'a [u8] {
@@ -194,4 +211,93 @@ fn kernel_relocates_distilled_module_btf_like_us_and_core_reads_it() {
     let first = check_variant(1);
     let second = check_variant(2);
     assert_ne!(first, second, "the two variants must differ in layout");
+}
+
+#[test]
+#[ignore = "needs the QEMU guest: cargo xtask vm"]
+fn fmod_ret_on_a_module_function_reads_by_direct_core_loads_and_changes_its_return() {
+    if guest().series() != "6.12" {
+        println!(
+            "skipped on {}: the test module is 6.12 only",
+            guest().series()
+        );
+        return;
+    }
+    for variant in [1, 2] {
+        let path = Path::new(KMOD_DIR).join(format!("{MODULE}-v{variant}.ko"));
+        force_load(&path);
+        check_fmod_ret(variant);
+        unload();
+    }
+}
+
+fn check_fmod_ret(variant: u32) {
+    const REFUSED: u64 = 777;
+    let bytes = fs::read(guest().object(programs::C_TESTMOD_FMODRET)).unwrap();
+    let mut loaded = Loader::new()
+        .load_module_aware(&bytes, &mut aya::EbpfLoader::new())
+        .unwrap_or_else(|e| panic!("{}: {e}", programs::C_TESTMOD_FMODRET));
+    let [attachment] = &loaded.attachments[..] else {
+        panic!("one program: {:?}", loaded.attachments);
+    };
+    println!("variant {variant}: loaded {attachment}");
+    let module = BtfOrigin::module(MODULE);
+    assert_eq!(
+        attachment.target.as_ref().map(|(_, id)| &id.origin),
+        Some(&module)
+    );
+    assert!(
+        matches!(&attachment.symbols[..], [(name, Some(id))] if name == "crt_testmod_writes" && id.origin == module),
+        "{:?}",
+        attachment.symbols
+    );
+    {
+        let map = loaded.ebpf.map_mut(programs::TESTMOD_REFUSE_MAP).unwrap();
+        let mut refuse: Array<&mut MapData, u64> = Array::try_from(map).unwrap();
+        refuse.set(0, &REFUSED, 0).unwrap();
+    }
+    let fexit: &mut FExit = loaded
+        .program_mut(programs::TESTMOD_FMODRET_PROGRAM)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    fexit.attach().unwrap();
+    let seen = |loaded: &core_reloc_loader::ModuleEbpf| -> CrtFmodRetSeen {
+        let map = loaded.ebpf.map(programs::TESTMOD_FMODRET_SEEN_MAP).unwrap();
+        let array: Array<&MapData, CrtFmodRetSeen> = Array::try_from(map).unwrap();
+        array.get(&0, 0).unwrap()
+    };
+
+    // Let through: the function runs, the write succeeds.
+    let input = 4200 + u64::from(variant);
+    fs::write(PROC_FILE, input.to_string()).unwrap();
+    let report = reported();
+    let first = seen(&loaded);
+    println!("variant {variant}: module {report:?}, program {first:?}");
+    assert_eq!(first.seen.runs, 1);
+    assert_eq!(first.seen.input, input);
+    assert_eq!(first.seen.id, value(&report, "id"));
+    assert_eq!(first.seen.tag, value(&report, "tag"));
+    assert_eq!(first.seen.value, value(&report, "value"));
+    assert_eq!(first.seen.calls, value(&report, "calls"));
+    assert_eq!(first.seen.size, value(&report, "size"));
+    assert_eq!(first.seen.off_value, value(&report, "off_value"));
+    // One CPU in the guest: this CPU's count is the module's sum.
+    assert_eq!(first.writes, value(&report, "writes"));
+    assert_eq!(first.refused, 0);
+
+    // Refused: the program's -EPERM is the function's return, and the write fails with it.
+    let error = fs::write(PROC_FILE, REFUSED.to_string()).unwrap_err();
+    assert_eq!(error.raw_os_error(), Some(libc::EPERM), "{error}");
+    let report = reported();
+    let second = seen(&loaded);
+    assert_eq!((second.seen.runs, second.seen.input), (2, REFUSED));
+    assert_eq!(second.refused, 1);
+    assert_eq!(second.writes, value(&report, "writes"));
+    assert_eq!(second.seen.calls, value(&report, "calls"));
+
+    // Detached, the same write goes through.
+    drop(loaded);
+    fs::write(PROC_FILE, REFUSED.to_string()).unwrap();
+    assert_eq!(value(&reported(), "value"), REFUSED);
 }

@@ -82,6 +82,7 @@
 pub mod attach;
 pub mod btf_attach;
 mod error;
+pub mod fmod_ret;
 mod module_load;
 mod report;
 pub mod sys;

@@ -25,6 +25,7 @@ use crate::btf_attach::{
     KernelBtfId, ResolveError, TracingKind, check_kfunc_prototype, resolve_kernel_symbol,
     resolve_tracing_target, tracing_target,
 };
+use crate::fmod_ret::disguise_as_fexit;
 use crate::sys::{self, LoadFailure, ProgramBtf, ProgramLoad, SyscallError};
 
 /// Why a module-attached or module-kfunc program could not be loaded.
@@ -115,6 +116,10 @@ pub enum BtfProgram {
     FEntry(FEntry),
     /// `fexit/`.
     FExit(FExit),
+    /// `fmod_ret/`, loaded with `BPF_MODIFY_RETURN`. aya 0.16 has no modify-return type; its
+    /// `FExit` attaches this program as the kernel loaded it (`BPF_RAW_TRACEPOINT_OPEN` takes
+    /// the attach type from the program), so `&mut FExit` converts from this variant too.
+    FModRet(FExit),
     /// `tp_btf/`.
     BtfTracePoint(BtfTracePoint),
     /// `xdp` calling module kfuncs.
@@ -136,7 +141,17 @@ macro_rules! try_from_btf_program {
         }
     )+};
 }
-try_from_btf_program!(FEntry, FExit, BtfTracePoint, Xdp, SchedClassifier);
+try_from_btf_program!(FEntry, BtfTracePoint, Xdp, SchedClassifier);
+
+impl<'a> TryFrom<&'a mut BtfProgram> for &'a mut FExit {
+    type Error = aya::programs::ProgramError;
+    fn try_from(program: &'a mut BtfProgram) -> Result<Self, Self::Error> {
+        match program {
+            BtfProgram::FExit(program) | BtfProgram::FModRet(program) => Ok(program),
+            _ => Err(aya::programs::ProgramError::UnexpectedProgramType),
+        }
+    }
+}
 
 /// Where a program loaded by the loader attaches, and which kernel symbols it uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -265,7 +280,8 @@ fn plan(bytes: &[u8], composite: &CompositeBtf, kallsyms: &str) -> Result<Plan, 
                     source,
                 }
             })?;
-            if matches!(found.origin, BtfOrigin::Module(_)) {
+            // aya cannot load fmod_ret at all; fentry/fexit/tp_btf on vmlinux it can.
+            if matches!(found.origin, BtfOrigin::Module(_)) || target.kind == TracingKind::FModRet {
                 plan.sections.insert(section.index().0);
                 plan.targets
                     .insert(section.index().0, (target.btf_name(), found));
@@ -425,7 +441,11 @@ pub(crate) fn load(
     aya_loader: &mut aya::EbpfLoader<'_>,
 ) -> Result<ModuleEbpf, crate::LoadError> {
     let plan = plan(&relocated.bytes, composite, kallsyms)?;
-    let aya_bytes = weaken_module_externs(&relocated.bytes, &plan)?;
+    let disguised = disguise_as_fexit(&relocated.bytes).map_err(|error| ModuleLoadError::Link {
+        step: "parse",
+        reason: error.to_string(),
+    })?;
+    let aya_bytes = weaken_module_externs(&disguised, &plan)?;
     let ebpf = aya_loader.load(&aya_bytes)?;
     let mut loaded = ModuleEbpf {
         ebpf,
@@ -436,7 +456,7 @@ pub(crate) fn load(
     if plan.sections.is_empty() {
         return Ok(loaded);
     }
-    load_here(&relocated.bytes, &plan, composite, &mut loaded)?;
+    load_here(&relocated.bytes, &disguised, &plan, composite, &mut loaded)?;
     Ok(loaded)
 }
 
@@ -454,8 +474,11 @@ fn module_fd<'a>(
     Ok(&fds[module])
 }
 
+/// Loads the planned programs of `bytes`; aya-obj parses `disguised`, the same object with
+/// its fmod_ret sections named fexit (see [`crate::fmod_ret`]).
 fn load_here(
     bytes: &[u8],
+    disguised: &[u8],
     plan: &Plan,
     composite: &CompositeBtf,
     loaded: &mut ModuleEbpf,
@@ -466,7 +489,7 @@ fn load_here(
             reason: error.to_string(),
         }
     };
-    let mut obj = aya_obj::Object::parse(bytes).map_err(|e| link("parse")(&e))?;
+    let mut obj = aya_obj::Object::parse(disguised).map_err(|e| link("parse")(&e))?;
 
     // Module BTF fds: held open until every program is loaded (ksym loads carry the raw fd).
     let mut fds: HashMap<String, OwnedFd> = HashMap::new();
@@ -758,6 +781,9 @@ fn wrap(
             unsafe { FEntry::from_program_info(info()?, name) }.map_err(wrap_error)?,
         ),
         (Some(TracingKind::FExit), _) => BtfProgram::FExit(
+            unsafe { FExit::from_program_info(info()?, name) }.map_err(wrap_error)?,
+        ),
+        (Some(TracingKind::FModRet), _) => BtfProgram::FModRet(
             unsafe { FExit::from_program_info(info()?, name) }.map_err(wrap_error)?,
         ),
         (Some(TracingKind::TpBtf), _) => BtfProgram::BtfTracePoint(

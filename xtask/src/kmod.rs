@@ -11,7 +11,10 @@
 //!    runs Debian's pahole 1.24 against the headers' vmlinux, which writes `.BTF` but no
 //!    `.BTF.base`;
 //! 4. distill that `.BTF` (split on the image's vmlinux BTF) with `core_reloc::split_base`
-//!    and write `.BTF` and `.BTF.base` into the module with `llvm-objcopy-22`.
+//!    and write `.BTF` and `.BTF.base` into the module with `llvm-objcopy-22`;
+//! 5. fill the module's `.BTF_ids` (its fmod_ret kfunc set) with ids of the distilled BTF,
+//!    as the kernel build's `resolve_btfids` does after pahole distills: kbuild's run saw
+//!    pahole's numbering, which distilling changes.
 //!
 //! Output: `target/kmod/core_reloc_testmod-v<variant>.ko` and `target/kmod/release`.
 
@@ -200,5 +203,58 @@ fn distill_into(sh: &Shell, ko: &Path, vmlinux: &Arc<Btf<'static>>, output: &Pat
         ),
         "kmod",
     )?;
+    let base = Arc::new(Btf::parse(distilled.base)?);
+    let split = Btf::parse_split(distilled.split, base)?;
+    let mut module = fs::read(output)?;
+    resolve_btf_ids(&mut module, &split)
+        .map_err(|error| format!("{}: .BTF_ids: {error}", output.display()))?;
+    fs::write(output, module)?;
+    Ok(())
+}
+
+/// Writes into `.BTF_ids` what `resolve_btfids` writes: at each `__BTF_ID__func__NAME__N`
+/// symbol the id of FUNC `NAME` in `btf`, at each `__BTF_ID__set8__SET` the set's count
+/// (`BTF_SET8_END` sizes that symbol: the 8-byte header and 8 bytes per entry). Sets stay in source
+/// order: sorting by id matters only for sets of more than one entry, which this module
+/// does not have.
+fn resolve_btf_ids(elf: &mut [u8], btf: &Btf<'_>) -> Result<()> {
+    use object::ObjectSymbol;
+    let file = object::File::parse(&*elf)?;
+    let Some(section) = file.section_by_name(".BTF_ids") else {
+        return Ok(());
+    };
+    let (section_start, section_len) = section.file_range().ok_or(".BTF_ids has no data")?;
+    let mut writes: Vec<(u64, u32)> = Vec::new();
+    for symbol in file.symbols() {
+        if symbol.section_index() != Some(section.index()) {
+            continue;
+        }
+        let name = symbol.name()?;
+        let value = if let Some(rest) = name.strip_prefix("__BTF_ID__func__") {
+            let (function, _) = rest
+                .rsplit_once("__")
+                .ok_or("a BTF_ID symbol without __N")?;
+            btf.find_by_name_kind(function, core_reloc::btf::Kind::Func)
+                .ok_or_else(|| format!("no FUNC {function} in the distilled BTF"))?
+                .0
+        } else if name.starts_with("__BTF_ID__set8__") {
+            (symbol.size() / 8)
+                .checked_sub(1)
+                .ok_or_else(|| format!("{name}: a set8 shorter than its header"))?
+                as u32
+        } else if name.starts_with("__BTF_ID__") {
+            return Err(format!("{name}: only func ids and set8 are resolved here").into());
+        } else {
+            continue;
+        };
+        writes.push((symbol.address(), value));
+    }
+    for (address, value) in writes {
+        if address + 4 > section_len {
+            return Err(format!("a symbol at {address:#x} past the section").into());
+        }
+        let at = (section_start + address) as usize;
+        elf[at..at + 4].copy_from_slice(&value.to_le_bytes());
+    }
     Ok(())
 }
