@@ -55,6 +55,8 @@ pub const EXPECTATIONS_ENV: &str = "CORE_RELOC_EXPECTATIONS";
 /// Where the 6.12 guest finds the test module's variants, `core_reloc_testmod-v<N>.ko`
 /// (`cargo xtask kmod`); not loaded at boot: `vm_kmod` force-loads them.
 pub const KMOD_DIR: &str = "/kmod";
+/// Where the test guests have the `core-reloc` CLI (`cargo xtask vm` packs it).
+pub const CLI_PATH: &str = "/bin/core-reloc";
 
 /// Why a guest-only test is ignored on the host.
 pub const NEEDS_GUEST: &str = "needs the QEMU guest: cargo xtask vm";
@@ -110,4 +112,25 @@ impl Guest {
 /// The guest environment; panics with an explanation when run outside the guest.
 pub fn guest() -> Guest {
     Guest::from_env().unwrap_or_else(|| panic!("not in the VM guest ({NEEDS_GUEST})"))
+}
+
+/// Runs `core-reloc load OBJECT` (an object of the guest's eBPF directory) in the guest and
+/// returns its stdout, after checking that it succeeded.
+pub fn cli_load(object: &str) -> String {
+    let path = guest().object(object);
+    let output = std::process::Command::new(CLI_PATH)
+        .arg("load")
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("{CLI_PATH}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    println!("$ core-reloc load {}\n{stdout}", path.display());
+    assert!(
+        output.status.success(),
+        "core-reloc load {}: {}: {}",
+        path.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
 }

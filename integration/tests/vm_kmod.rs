@@ -240,6 +240,7 @@ fn check_fmod_ret(variant: u32) {
     let [attachment] = &loaded.attachments[..] else {
         panic!("one program: {:?}", loaded.attachments);
     };
+    let attachment = attachment.clone();
     println!("variant {variant}: loaded {attachment}");
     let module = BtfOrigin::module(MODULE);
     assert_eq!(
@@ -300,4 +301,9 @@ fn check_fmod_ret(variant: u32) {
     drop(loaded);
     fs::write(PROC_FILE, REFUSED.to_string()).unwrap();
     assert_eq!(value(&reported(), "value"), REFUSED);
+
+    // The CLI loads and attaches it the same way.
+    let stdout = integration::cli_load(programs::C_TESTMOD_FMODRET);
+    let line = format!("program {attachment}: loaded, attached");
+    assert!(stdout.lines().any(|l| l == line), "no line {line:?}");
 }

@@ -7,7 +7,9 @@
 //! - an xdp program calling nf_conntrack's `bpf_xdp_ct_lookup` on a tuple with no entry gets
 //!   NULL and -ENOENT under BPF_PROG_TEST_RUN;
 //! - typed errors for a module that is not loaded, a function without BTF, a module without
-//!   BTF.
+//!   BTF;
+//! - `core-reloc load` loads and attaches the same programs, reporting the targets and ids
+//!   the library plans.
 //!
 //! Guest-only: ignored on the host, run by `cargo xtask vm`.
 
@@ -294,4 +296,43 @@ fn attach_errors_are_typed() {
             name: "nobtf_func".into()
         }
     );
+}
+
+/// `core-reloc load OBJECT` in this guest: its stdout, after checking that it reports every
+/// program the library plans to load against module BTF as loaded (and attached), with the
+/// same target and ids.
+fn cli_load_reports_what_the_library_plans(object: &str, attached: bool) -> String {
+    let stdout = integration::cli_load(object);
+    let path = guest().object(object);
+    let bytes = std::fs::read(&path).unwrap();
+    let planned = Loader::new().module_attachments(&bytes).unwrap();
+    assert!(!planned.is_empty());
+    let how = if attached {
+        "loaded, attached"
+    } else {
+        "loaded"
+    };
+    for attachment in planned {
+        let line = format!("program {attachment}: {how}");
+        assert!(stdout.lines().any(|l| l == line), "no line {line:?}");
+    }
+    assert_eq!(stdout.lines().last(), Some("unloaded"));
+    stdout
+}
+
+#[test]
+#[ignore = "needs the QEMU guest: cargo xtask vm"]
+fn cli_load_attaches_fentry_fexit_and_tp_btf_on_btrfs_and_loads_kfunc_callers() {
+    let stdout = cli_load_reports_what_the_library_plans(programs::C_BTRFS_FENTRY, true);
+    for target in [
+        "btrfs_get_delayed_node [btrfs",
+        "btrfs_getattr [btrfs",
+        "btf_trace_btrfs_sync_file [btrfs",
+    ] {
+        assert!(stdout.contains(target), "{target}");
+    }
+    cli_load_reports_what_the_library_plans(programs::RUST_NAMED_BTRFS_FENTRY, true);
+    // xdp needs an interface to attach: loaded only, its kfuncs resolved in nf_conntrack.
+    let stdout = cli_load_reports_what_the_library_plans(programs::C_CT_LOOKUP, false);
+    assert!(stdout.contains("[nf_conntrack id"), "{stdout}");
 }

@@ -38,6 +38,8 @@ const MAX_PARALLEL_VMS: usize = 2;
 const GUEST_TARGET: &str = "x86_64-unknown-linux-gnu";
 /// Test targets of the integration crate that run in the guests.
 const GUEST_TEST_PREFIX: &str = "vm_";
+/// The CLI binary packed into the test guests' `/bin` (integration's `CLI_PATH`).
+const CLI_BINARY: &str = "core-reloc";
 
 /// Parsed command line.
 struct Options {
@@ -219,13 +221,15 @@ struct GuestBinaries {
     tests: Vec<(String, PathBuf)>,
     /// The demo example, when running the demo.
     demo: Option<PathBuf>,
+    /// The `core-reloc` CLI, when running the tests (packed as `/bin/core-reloc`).
+    cli: Option<PathBuf>,
 }
 
-/// Builds guest-init and either the guest test executables or the demo example, statically
-/// linked against glibc.
+/// Builds guest-init and either the guest test executables and the `core-reloc` CLI (which
+/// guest tests run) or the demo example, statically linked against glibc.
 fn build_guest_binaries(demo: bool) -> Result<GuestBinaries> {
-    let targets: &[&str] = if demo {
-        &[
+    let builds: &[&[&str]] = if demo {
+        &[&[
             "build",
             "--package",
             "integration",
@@ -235,15 +239,55 @@ fn build_guest_binaries(demo: bool) -> Result<GuestBinaries> {
             "core-reloc-loader",
             "--example",
             DEMO_EXAMPLE,
-        ]
+        ]]
     } else {
-        &["test", "--package", "integration", "--no-run"]
+        &[
+            &["test", "--package", "integration", "--no-run"],
+            &["build", "--package", "core-reloc-cli", "--bin", CLI_BINARY],
+        ]
     };
+    let mut init = None;
+    let mut tests = Vec::new();
+    let mut demo_binary = None;
+    let mut cli = None;
+    for build in builds {
+        for (name, is_test, executable) in cargo_guest_artifacts(build)? {
+            // Only `integration/tests/vm_*.rs` run in the guest; the crate's other tests are
+            // host tests (they need the host's files and tools).
+            if is_test && name.starts_with(GUEST_TEST_PREFIX) {
+                tests.push((name, executable));
+            } else if !is_test && name == "guest-init" {
+                init = Some(executable);
+            } else if !is_test && name == DEMO_EXAMPLE {
+                demo_binary = Some(executable);
+            } else if !is_test && name == CLI_BINARY {
+                cli = Some(executable);
+            }
+        }
+    }
+    tests.sort();
+    if demo && demo_binary.is_none() {
+        return Err(format!("cargo built no {DEMO_EXAMPLE} example").into());
+    }
+    if !demo && cli.is_none() {
+        return Err(format!("cargo built no {CLI_BINARY}").into());
+    }
+    Ok(GuestBinaries {
+        init: init.ok_or("cargo built no guest-init")?,
+        tests,
+        demo: demo_binary,
+        cli,
+    })
+}
+
+/// Runs one static cargo build for the guest; returns `(target name, is a test, executable)`
+/// of each executable it produced.
+fn cargo_guest_artifacts(args: &[&str]) -> Result<Vec<(String, bool, PathBuf)>> {
     // An explicit --target keeps these flags off build scripts and proc macros (which cannot be
     // static) and keeps the artifacts apart from the host builds in target/debug.
     let output = Command::new(crate::cargo())
         .current_dir(crate::workspace_root())
-        .args(targets)
+        .args(args)
         .arg("--target")
         .arg(GUEST_TARGET)
         // Diagnostics still reach the terminal; cargo's progress lines do not.
@@ -259,9 +303,7 @@ fn build_guest_binaries(demo: bool) -> Result<GuestBinaries> {
     if !output.status.success() {
         return Err("building the guest binaries failed".into());
     }
-    let mut init = None;
-    let mut tests = Vec::new();
-    let mut demo_binary = None;
+    let mut artifacts = Vec::new();
     for line in String::from_utf8(output.stdout)?.lines() {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
@@ -273,26 +315,10 @@ fn build_guest_binaries(demo: bool) -> Result<GuestBinaries> {
             continue;
         };
         let name = message["target"]["name"].as_str().unwrap_or_default();
-        // Only `integration/tests/vm_*.rs` run in the guest; the crate's other tests are host
-        // tests (they need the host's files and tools).
         let is_test = message["profile"]["test"] == true;
-        if is_test && name.starts_with(GUEST_TEST_PREFIX) {
-            tests.push((name.to_string(), PathBuf::from(executable)));
-        } else if !is_test && name == "guest-init" {
-            init = Some(PathBuf::from(executable));
-        } else if !is_test && name == DEMO_EXAMPLE {
-            demo_binary = Some(PathBuf::from(executable));
-        }
+        artifacts.push((name.to_string(), is_test, PathBuf::from(executable)));
     }
-    tests.sort();
-    if demo && demo_binary.is_none() {
-        return Err(format!("cargo built no {DEMO_EXAMPLE} example").into());
-    }
-    Ok(GuestBinaries {
-        init: init.ok_or("cargo built no guest-init")?,
-        tests,
-        demo: demo_binary,
-    })
+    Ok(artifacts)
 }
 
 /// The expectations file of one kernel: kernel and module facts, BTF facts from bpftool, and the
@@ -388,6 +414,10 @@ fn pack_initramfs(
 
     for (name, executable) in &guest.tests {
         cpio.file_from(&format!("tests/{name}"), executable)?;
+    }
+    if let Some(cli) = &guest.cli {
+        cpio.directory("bin")?;
+        cpio.file_from(&format!("bin/{CLI_BINARY}"), cli)?;
     }
     for object in objects {
         cpio.file_from(&format!("ebpf/{}", file_name(object)), object)?;

@@ -81,7 +81,9 @@ fn attach(loaded: &mut ModuleEbpf, name: &str) -> Result<bool, aya::programs::Pr
     };
     match program {
         BtfProgram::FEntry(program) => attach_link(FEntry::attach(program)),
-        BtfProgram::FExit(program) => attach_link(FExit::attach(program)),
+        BtfProgram::FExit(program) | BtfProgram::FModRet(program) => {
+            attach_link(FExit::attach(program))
+        }
         BtfProgram::BtfTracePoint(program) => attach_link(BtfTracePoint::attach(program)),
         _ => Ok(false),
     }
