@@ -175,11 +175,11 @@ fn probe_cost_on_the_6_12_directory() {
         "btrfs_inode",
         "btrfs_fs_info",
         "btrfs_root",
-        "ext4_inode_info",
+        "xfs_mount",
         "xfs_inode",
-        "nf_conn",
-        "kvm_vcpu",
-        "sk_buff",
+        "e1000_adapter",
+        "nfs_inode",
+        "nft_rule_blob",
         "no_such_type_anywhere",
         "i915_request",
     ];
@@ -206,6 +206,14 @@ fn probe_cost_on_the_6_12_directory() {
         Some("xfs")
     );
     assert!(many.candidates_for("no_such_type_anywhere").is_empty());
+    assert_eq!(kernel.stats().modules_parsed, 0);
+
+    // A name vmlinux's strings hold is answered by the modules' types: every file is read
+    // (mapped) whole, once, and nothing is kept.
+    let in_vmlinux = kernel.probe("mtd_info");
+    assert_eq!(in_vmlinux.bytes_read, total_module_bytes);
+    assert!(in_vmlinux.candidates.iter().any(|m| &**m == "mtd"));
+    assert_eq!(kernel.probe("mtd_info").bytes_read, 0, "remembered");
     assert_eq!(kernel.stats().modules_parsed, 0);
 }
 
@@ -265,4 +273,73 @@ fn host_sys_kernel_btf() {
     for name in probe.candidates {
         kernel.module(&name).unwrap();
     }
+}
+
+/// The probe splits the modules over threads and parses the modules for names that vmlinux's
+/// strings hold; its candidates must still be, in name order, the modules a plain serial
+/// check of every file here gives: for a name vmlinux's strings lack, the modules whose own
+/// strings hold it; for the others, the modules defining a type of that name (their split
+/// BTF names it by vmlinux's string, which the module's strings then lack).
+#[test]
+fn probe_candidates_equal_a_serial_check_of_every_module_file() {
+    let dir = btf_dir("6.12");
+    let vmlinux_bytes = std::fs::read(dir.join("vmlinux")).unwrap();
+    let vmlinux = std::sync::Arc::new(core_reloc::btf::Btf::parse(vmlinux_bytes.clone()).unwrap());
+    let vmlinux_strings = {
+        let header = core_reloc::btf::Header::parse(&vmlinux_bytes).unwrap();
+        vmlinux_bytes[header.str_range()].to_vec()
+    };
+    let names = [
+        "btrfs_inode",
+        "xfs_inode",
+        "e1000_adapter",
+        "mtd_info",
+        "nf_flowtable",
+        "sk_buff",
+    ];
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap())
+        .filter(|entry| entry.file_name() != "vmlinux")
+        .map(|entry| {
+            let name = entry.file_name().into_string().unwrap();
+            (name, std::fs::read(entry.path()).unwrap())
+        })
+        .collect();
+    files.sort();
+    let kernel = CompositeBtf::from_dir(&dir).unwrap();
+    let many = kernel.probe_many(&names);
+    for name in names {
+        let tail = [name.as_bytes(), b"\0"].concat();
+        let whole = [b"\0", name.as_bytes(), b"\0"].concat();
+        let in_vmlinux = vmlinux_strings.windows(tail.len()).any(|w| w == tail);
+        let expected: Vec<&str> = files
+            .iter()
+            .filter(|(_, bytes)| {
+                if in_vmlinux {
+                    let split =
+                        core_reloc::btf::Btf::parse_split(&bytes[..], vmlinux.clone()).unwrap();
+                    split
+                        .types()
+                        .any(|ty| split.name(&ty).is_ok_and(|n| n == name))
+                } else {
+                    let header = core_reloc::btf::Header::parse(bytes).unwrap();
+                    let strings = &bytes[header.str_range()];
+                    strings.starts_with(&tail) || strings.windows(whole.len()).any(|w| w == whole)
+                }
+            })
+            .map(|(module, _)| module.as_str())
+            .collect();
+        let found: Vec<&str> = many.candidates_for(name).iter().map(|m| &**m).collect();
+        assert_eq!(found, expected, "{name}");
+        println!("{name} (in vmlinux strings: {in_vmlinux}): {found:?}");
+    }
+    assert!(many.candidates_for("mtd_info").contains(&"mtd".into()));
+    assert!(many.errors.is_empty());
+    assert_eq!(many.scanned, files.len());
+    assert_eq!(
+        kernel.stats().modules_parsed,
+        0,
+        "probe parses are not kept"
+    );
 }

@@ -310,6 +310,16 @@ impl<'a> Btf<'a> {
         strings::StringFinder::new(name).is_some_and(|finder| finder.is_in(self.own_strings()))
     }
 
+    /// Whether some offset into this BTF's own string section reads as `name`: a complete
+    /// string, or the tail of a longer one (a name offset may point into a string). A split
+    /// BTF names a type by its base's string when the base has that string, so a module type
+    /// whose name is in vmlinux's strings leaves no trace in the module's own strings.
+    pub(crate) fn own_strings_may_name(&self, name: &str) -> bool {
+        !name.is_empty()
+            && !name.contains('\0')
+            && !strings::offsets_of(self.own_strings(), name.as_bytes()).is_empty()
+    }
+
     /// The type with id `id`; ids below [`first_type_id`](Btf::first_type_id) resolve into the
     /// base, id 0 is void ([`Kind::Void`]).
     pub fn type_by_id(&self, id: TypeId) -> Result<Type<'_>, BtfError> {

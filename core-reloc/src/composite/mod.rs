@@ -267,19 +267,7 @@ impl CompositeBtf {
     fn parse_slot(&self, slot: &ModuleSlot, reason: ParseReason) -> ParseOutcome {
         slot.parse_runs.fetch_add(1, Ordering::Relaxed);
         let name = slot.name();
-        let loaded = match &slot.bytes {
-            ModuleBytes::File(path) => BtfFile::open(path),
-            // Raw BTF stays shared with the caller; an ELF or compressed blob is unpacked.
-            ModuleBytes::Blob(blob) => BtfFile::parse(BtfBytes::Shared(blob.clone())),
-        };
-        let (load, result) = match loaded {
-            Ok(file) => (
-                Some(file.load),
-                file.parse_split_btf(self.vmlinux.clone())
-                    .map_err(|error| ModuleError::from_file(name, error)),
-            ),
-            Err(error) => (None, Err(ModuleError::from_file(name, error))),
-        };
+        let (load, result) = self.load_slot(slot);
         match &result {
             Ok(btf) if btf.own_type_count() == 0 => {
                 log::debug!("module {name}: BTF parsed ({reason}): empty, no types of its own")
@@ -295,6 +283,29 @@ impl CompositeBtf {
             reason,
             load,
             result,
+        }
+    }
+
+    /// Reads and parses a module's BTF (split on vmlinux, relocated first if it carries a
+    /// distilled base) without keeping it in the slot: what the slot would keep, and how the
+    /// bytes were obtained (`None` when the file could not be read).
+    fn load_slot(
+        &self,
+        slot: &ModuleSlot,
+    ) -> (Option<LoadInfo>, Result<Btf<'static>, ModuleError>) {
+        let name = slot.name();
+        let loaded = match &slot.bytes {
+            ModuleBytes::File(path) => BtfFile::open(path),
+            // Raw BTF stays shared with the caller; an ELF or compressed blob is unpacked.
+            ModuleBytes::Blob(blob) => BtfFile::parse(BtfBytes::Shared(blob.clone())),
+        };
+        match loaded {
+            Ok(file) => (
+                Some(file.load),
+                file.parse_split_btf(self.vmlinux.clone())
+                    .map_err(|error| ModuleError::from_file(name, error)),
+            ),
+            Err(error) => (None, Err(ModuleError::from_file(name, error))),
         }
     }
 
