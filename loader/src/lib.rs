@@ -593,7 +593,7 @@ impl Loader {
             }
             report.warnings.push(Warning::ModuleFailed {
                 module: failure.module().to_string(),
-                error: with_causes(failure),
+                error: failure.clone(),
             });
         }
         let options = EngineOptions {
@@ -1100,7 +1100,7 @@ fn diagnose(
 }
 
 /// An error and its causes on one line (errors do not repeat their source in their message).
-fn with_causes(error: &dyn std::error::Error) -> String {
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -3,11 +3,13 @@
 
 use std::fmt;
 
-use core_reloc::composite::{CompositeStats, ParseReason};
+use core_reloc::composite::{CompositeStats, ModuleError, ParseReason};
 use core_reloc::engine::{AccessPath, CandidateReport, RawSpec, ReloError, TypeName};
 use core_reloc::ext::CoreReloKind;
 use core_reloc::pipeline::RecordFailure;
 use core_reloc::target::TargetRef;
+
+use crate::with_causes;
 
 /// One CO-RE relocation as applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,7 +191,7 @@ impl fmt::Display for PoisonedSite {
 }
 
 /// Something the user should know; an error in strict mode.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Warning {
     /// A relocation evaluated "does not exist" (or was poisoned) for a type that a module not
     /// searched has.
@@ -209,8 +211,8 @@ pub enum Warning {
     ModuleFailed {
         /// The module.
         module: String,
-        /// Why.
-        error: String,
+        /// Why, as the composite reported it (printed with its causes).
+        error: ModuleError,
     },
     /// An attach target's owner module has no BTF.
     AttachModuleWithoutBtf {
@@ -239,7 +241,11 @@ impl fmt::Display for Warning {
                 modules.first().map_or("", String::as_str)
             ),
             Warning::ModuleFailed { module, error } => {
-                write!(f, "module {module} could not be searched: {error}")
+                write!(
+                    f,
+                    "module {module} could not be searched: {}",
+                    with_causes(error)
+                )
             }
             Warning::AttachModuleWithoutBtf { section, module } => write!(
                 f,
@@ -250,14 +256,14 @@ impl fmt::Display for Warning {
 }
 
 /// A module that was parsed, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ModuleReport {
     /// The module.
     pub name: String,
     /// Why it was parsed.
     pub reason: Option<ParseReason>,
     /// `None` when it parsed; the error otherwise.
-    pub error: Option<String>,
+    pub error: Option<ModuleError>,
 }
 
 /// Everything the loader did for one object.
@@ -293,7 +299,7 @@ impl Report {
                 name: module.name.to_string(),
                 reason: module.reason.clone(),
                 error: match &module.state {
-                    core_reloc::composite::ModuleState::Failed(error) => Some(error.to_string()),
+                    core_reloc::composite::ModuleState::Failed(error) => Some(error.clone()),
                     _ => None,
                 },
             })

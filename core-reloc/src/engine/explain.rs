@@ -258,6 +258,30 @@ pub enum Rejection {
     },
 }
 
+impl Rejection {
+    /// A stable snake_case code for the reason (`missing_member`, ...), for machine-readable
+    /// output such as `core-reloc explain --json`.
+    ///
+    /// ```
+    /// use core_reloc::engine::Rejection;
+    /// let why = Rejection::IndexOutOfBounds { index: 4, nelems: 2 };
+    /// assert_eq!(why.code(), "index_out_of_bounds");
+    /// ```
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::IncompatibleType { .. } => "incompatible_type",
+            Rejection::LayoutMismatch { .. } => "layout_mismatch",
+            Rejection::NotAnEnum { .. } => "not_an_enum",
+            Rejection::MissingEnumerator { .. } => "missing_enumerator",
+            Rejection::MissingMember { .. } => "missing_member",
+            Rejection::IncompatibleMember { .. } => "incompatible_member",
+            Rejection::NotComposite { .. } => "not_composite",
+            Rejection::NotAnArray { .. } => "not_an_array",
+            Rejection::IndexOutOfBounds { .. } => "index_out_of_bounds",
+        }
+    }
+}
+
 /// What one candidate gives for one record.
 ///
 /// ```

@@ -40,6 +40,9 @@ pub struct CandidateJson {
     pub matched: bool,
     /// Why it did not match; `null` when it did.
     pub rejected: Option<String>,
+    /// The reason as a stable code (`missing_member`, `incompatible_type`, ...; see
+    /// `core_reloc::engine::Rejection::code`); `null` when it matched.
+    pub rejection: Option<&'static str>,
 }
 
 impl From<&CandidateReport> for CandidateJson {
@@ -49,6 +52,7 @@ impl From<&CandidateReport> for CandidateJson {
             id: candidate.target.id.0,
             matched: candidate.rejected.is_none(),
             rejected: candidate.rejected.as_ref().map(ToString::to_string),
+            rejection: candidate.rejected.as_ref().map(|why| why.code()),
         }
     }
 }
@@ -135,7 +139,7 @@ impl From<&ModuleReport> for ModuleJson {
             name: module.name.clone(),
             reason: module.reason.as_ref().map(ToString::to_string),
             parsed: module.error.is_none(),
-            error: module.error.clone(),
+            error: module.error.as_ref().map(|error| chain(error)),
         }
     }
 }
@@ -199,7 +203,7 @@ impl From<&Warning> for WarningJson {
             },
             Warning::ModuleFailed { module, error } => WarningJson::ModuleFailed {
                 module: module.clone(),
-                error: error.clone(),
+                error: chain(error),
                 message,
             },
             Warning::AttachModuleWithoutBtf { section, module } => {

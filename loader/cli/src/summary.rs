@@ -4,6 +4,8 @@
 
 use core_reloc_loader::Report;
 
+use crate::error::chain;
+
 /// Prints the modules parsed and the BTF bytes on stderr.
 pub fn print(report: &Report) {
     for module in &report.modules {
@@ -13,7 +15,7 @@ pub fn print(report: &Report) {
             .map_or("?".to_string(), ToString::to_string);
         match &module.error {
             None => eprintln!("module {} parsed ({reason})", module.name),
-            Some(error) => eprintln!("module {} failed ({reason}): {error}", module.name),
+            Some(error) => eprintln!("module {} failed ({reason}): {}", module.name, chain(error)),
         }
     }
     eprintln!(

@@ -173,6 +173,10 @@ fn explain_json_and_relocate_output_equal_the_loader() {
                     .map(ToString::to_string)
                     .as_deref()
             );
+            assert_eq!(
+                json["rejection"].as_str(),
+                candidate.rejected.as_ref().map(|why| why.code())
+            );
         }
         assert!(line["unsearched_modules"].as_array().unwrap().is_empty());
         match &fixup.target {
@@ -206,7 +210,8 @@ fn explain_json_and_relocate_output_equal_the_loader() {
     assert!(
         lines
             .iter()
-            .any(|line| line["candidates"][0]["rejected"].is_string()),
+            .any(|line| line["candidates"][0]["rejected"].is_string()
+                && line["candidates"][0]["rejection"].is_string()),
         "a rejected candidate says why: {stdout}"
     );
     let summary = lines.last().unwrap();
