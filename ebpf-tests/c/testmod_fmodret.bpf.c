@@ -10,20 +10,10 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
+#include "testmod_record.h"
 #include "testmod_seen.h"
 
 #define EPERM 1
-
-struct crt_inner {
-	__u32 tag;
-	__u64 value;
-} __attribute__((preserve_access_index));
-
-struct crt_record {
-	__u32 id;
-	struct crt_inner inner;
-	__u64 calls;
-} __attribute__((preserve_access_index));
 
 extern const __u64 crt_testmod_writes __ksym;
 

@@ -8,19 +8,8 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
+#include "testmod_record.h"
 #include "testmod_seen.h"
-
-/* Local views of the module's types: only the fields read, by name. */
-struct crt_inner {
-	__u32 tag;
-	__u64 value;
-} __attribute__((preserve_access_index));
-
-struct crt_record {
-	__u32 id;
-	struct crt_inner inner;
-	__u64 calls;
-} __attribute__((preserve_access_index));
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
