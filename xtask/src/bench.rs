@@ -143,6 +143,13 @@ const CASES: &[Case] = &[
         aya_not_applicable: Some("aya-obj cannot parse split BTF"),
     },
     Case {
+        name: "modules-all-floor",
+        what: "not a relocation: the least any per-file look at the modules costs, listing the \
+               6.12 cache and opening every module file to read its 32-byte header (one \
+               thread); libbpf: modules-all. What a 50x target at N = all leaves for this",
+        aya_not_applicable: Some("not compared"),
+    },
+    Case {
         name: "reloc-corpus-6.12",
         what: "per corpus object: open 6.12 vmlinux BTF + object, resolve all CO-RE records, patch",
         aya_not_applicable: Some("not compared (issue 4: ours vs libbpf open + prepare)"),
@@ -456,6 +463,14 @@ fn print_module_targets(rows: &[(&Case, Vec<Figures>)]) {
             verdict(heap >= 20.0)
         );
     }
+    if let Some(floor) = find("modules-all-floor")
+        && let Some(time) = time_ratio(&floor[1], &floor[0])
+    {
+        println!(
+            "modules-all-floor: only listing the directory and opening every module file is \
+             {time:.1}x faster than libbpf's parse-all: no per-file probe can reach 50x here"
+        );
+    }
     if let (Some(again), Some(ten)) = (find("modules-all-again"), find("modules-10"))
         && let (Some(again_ns), Some(ten_ns)) = (again[0].ns, ten[0].ns)
     {
@@ -710,6 +725,22 @@ fn measure_case(root: &Path, case: &str, library: &str) -> Result<Measurement> {
                 }
                 "libbpf" => measure_libbpf_modules(root, &vmlinux, None, &object)?,
                 _ => return Err("aya-obj cannot parse split BTF".into()),
+            }
+        }
+        ("modules-all-floor", _) => {
+            let object = std::fs::read(root.join(BTRFS_OBJECT))?;
+            match library {
+                "ours" => {
+                    let mut measurement =
+                        measure(Heap::Rust, || cases::open_every_module_file(&btf_612()));
+                    measurement.note = Some(format!(
+                        "{} module files listed and opened, nothing parsed",
+                        cases::open_every_module_file(&btf_612())
+                    ));
+                    measurement
+                }
+                "libbpf" => measure_libbpf_modules(root, &vmlinux, None, &object)?,
+                _ => return Err("not compared".into()),
             }
         }
         ("modules-all-again", _) => {

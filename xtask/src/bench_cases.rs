@@ -410,3 +410,21 @@ fn libbpf_scan_own_types(split: &LibbpfBtf, first_own: u32, names: &[CString]) -
     }
     found
 }
+
+/// The floor under any probe that looks at each module file: list `dir` and read the first
+/// 32 bytes (a BTF header) of every module file in it. Returns the number of files.
+pub fn open_every_module_file(dir: &Path) -> usize {
+    use std::os::unix::fs::FileExt;
+    let mut header = [0u8; 32];
+    let mut opened = 0;
+    for entry in std::fs::read_dir(dir).expect("BTF directory lists") {
+        let path = entry.expect("directory entry").path();
+        if path.file_name().is_some_and(|name| name == "vmlinux") {
+            continue;
+        }
+        let file = std::fs::File::open(&path).expect("module file opens");
+        file.read_at(&mut header, 0).expect("module header reads");
+        opened += 1;
+    }
+    opened
+}
