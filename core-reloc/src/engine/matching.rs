@@ -6,7 +6,7 @@ use crate::ext::CoreReloKind;
 use super::compat::{fields_are_compatible, types_are_compatible, types_match};
 use super::explain::{Rejection, TypeName};
 use super::name::essential_name;
-use super::spec::{Accessor, Spec, is_flexible_array};
+use super::spec::{Accessor, Spec};
 
 /// The outcome of matching one candidate.
 #[derive(Debug)]
@@ -97,8 +97,7 @@ pub(crate) fn match_candidate<'t>(
                     target: TypeName::of(target, target_id),
                 }));
             };
-            let flexible = is_flexible_array(target, spec.accessors.last(), array.nelems);
-            if !flexible && local_accessor.index >= array.nelems {
+            if !spec.index_in_bounds(array.nelems, local_accessor.index) {
                 return Ok(Match::Rejected(Rejection::IndexOutOfBounds {
                     index: local_accessor.index,
                     nelems: array.nelems,
@@ -108,13 +107,7 @@ pub(crate) fn match_candidate<'t>(
         }
         spec.push_raw(local_accessor.index)
             .map_err(|_| MatchError::TooDeep)?;
-        spec.accessors.push(Accessor {
-            type_id: target_id,
-            index: local_accessor.index,
-            name: None,
-        });
-        let size = target.resolved_size(target_id)?;
-        spec.bit_offset += u64::from(local_accessor.index) * u64::from(size) * 8;
+        spec.push_element(target_id, local_accessor.index)?;
     }
     Ok(Match::Matched(spec))
 }

@@ -30,7 +30,7 @@ use super::explain::{
     AccessPath, AccessStep, Ambiguity, CandidateResult, RawSpec, Rejection, TypeKeyword, TypeName,
 };
 use super::name::essential_name;
-use super::spec::{Accessor, Spec, is_flexible_array};
+use super::spec::{Accessor, Spec};
 use super::value::{self, Value, ValueError};
 use super::{CandidateReport, Resolution, Targets, merge_shared_result};
 use crate::BtfOrigin;
@@ -559,8 +559,7 @@ fn walk<'t>(
                         target: TypeName::of(btf, id),
                     }));
                 };
-                let flexible = is_flexible_array(btf, spec.accessors.last(), array.nelems);
-                if !flexible && index >= array.nelems {
+                if !spec.index_in_bounds(array.nelems, index) {
                     return Ok(Err(Rejection::IndexOutOfBounds {
                         index,
                         nelems: array.nelems,
@@ -568,13 +567,7 @@ fn walk<'t>(
                 }
                 id = btf.skip_mods_and_typedefs(array.elem_type)?;
                 spec.push_raw(index).map_err(|_| WalkError::TooDeep)?;
-                spec.accessors.push(Accessor {
-                    type_id: id,
-                    index,
-                    name: None,
-                });
-                let size = btf.resolved_size(id)?;
-                spec.bit_offset += u64::from(index) * u64::from(size) * 8;
+                spec.push_element(id, index)?;
             }
         }
     }

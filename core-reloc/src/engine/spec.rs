@@ -4,7 +4,7 @@
 //! anonymous members found while matching a target), and the accessors that matter for
 //! matching: the root index, each *named* member and each array index.
 
-use crate::btf::{Btf, TypeId};
+use crate::btf::{Btf, BtfError, TypeId};
 use crate::ext::CoreReloKind;
 
 use super::error::SpecError;
@@ -54,6 +54,25 @@ impl<'b> Spec<'b> {
         Ok(())
     }
 
+    /// Whether `index` lies inside an array of `nelems` elements reached through this spec's
+    /// last accessor (a flexible array member has no bound).
+    pub fn index_in_bounds(&self, nelems: u32, index: u32) -> bool {
+        index < nelems || is_flexible_array(self.btf, self.accessors.last(), nelems)
+    }
+
+    /// Adds the accessor of element `index` of type `element` (an array's element, or the
+    /// root's `index`-th instance) and its offset: `index` times the element's size.
+    pub fn push_element(&mut self, element: TypeId, index: u32) -> Result<(), BtfError> {
+        self.accessors.push(Accessor {
+            type_id: element,
+            index,
+            name: None,
+        });
+        let size = self.btf.resolved_size(element)?;
+        self.bit_offset += u64::from(index) * u64::from(size) * 8;
+        Ok(())
+    }
+
     /// The raw indices, e.g. `0:3:1`.
     pub fn raw_spec(&self) -> RawSpec {
         RawSpec(self.raw.clone())
@@ -83,7 +102,7 @@ pub(crate) fn parse_access_string(text: &str) -> Result<Vec<u32>, SpecError> {
 
 /// `a[i]` is a flexible array when `a` is the last member of its struct and has no elements;
 /// `holder` is the accessor of the member that is the array.
-pub(crate) fn is_flexible_array(btf: &Btf<'_>, holder: Option<&Accessor<'_>>, nelems: u32) -> bool {
+fn is_flexible_array(btf: &Btf<'_>, holder: Option<&Accessor<'_>>, nelems: u32) -> bool {
     let Some(holder) = holder else { return false };
     if holder.name.is_none() || nelems > 0 {
         return false;
@@ -162,21 +181,14 @@ pub(crate) fn parse_local_spec<'b>(
             id = member.type_id;
         } else if let Some(array) = ty.array() {
             let element = btf.skip_mods_and_typedefs(array.elem_type)?;
-            let flexible = is_flexible_array(btf, spec.accessors.last(), array.nelems);
-            if !flexible && index >= array.nelems {
+            if !spec.index_in_bounds(array.nelems, index) {
                 return Err(SpecError::IndexOutOfRange {
                     id,
                     index,
                     len: array.nelems,
                 });
             }
-            spec.accessors.push(Accessor {
-                type_id: element,
-                index,
-                name: None,
-            });
-            let size = btf.resolved_size(element)?;
-            spec.bit_offset += u64::from(index) * u64::from(size) * 8;
+            spec.push_element(element, index)?;
             id = element;
         } else {
             return Err(SpecError::NotIndexable {
