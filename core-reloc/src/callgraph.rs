@@ -278,20 +278,11 @@ pub fn programs<'a>(object: &BpfObject<'a>) -> Result<Vec<ProgramCode<'a>>, Call
 
 #[cfg(test)]
 mod tests {
-    use object::write::{Object as ElfWriter, Relocation, Symbol, SymbolId, SymbolSection};
-    use object::{
-        Architecture, BinaryFormat, RelocationFlags, SectionKind, SymbolFlags, SymbolScope, elf,
-    };
+    use object::write::{Object as ElfWriter, Symbol, SymbolId, SymbolSection};
+    use object::{Architecture, BinaryFormat, SectionKind, SymbolFlags, SymbolScope, elf};
 
     use super::*;
-
-    fn insn(code: u8, src: u8, imm: i32) -> [u8; 8] {
-        let mut bytes = [0; 8];
-        bytes[0] = code;
-        bytes[1] = src << 4;
-        bytes[4..].copy_from_slice(&imm.to_le_bytes());
-        bytes
-    }
+    use crate::test_elf::{insn, relocate};
 
     const EXIT: u8 = 0x95;
 
@@ -342,19 +333,6 @@ mod tests {
         code.extend(insn(CALL, PSEUDO_CALL, -1));
         code.extend(insn(EXIT, 0, 0));
         writer.append_section_data(program, &code, 8);
-        let relocate = |writer: &mut ElfWriter<'_>, section, offset, symbol, r_type| {
-            writer
-                .add_relocation(
-                    section,
-                    Relocation {
-                        offset,
-                        symbol,
-                        addend: 0,
-                        flags: RelocationFlags::Elf { r_type },
-                    },
-                )
-                .unwrap();
-        };
         relocate(&mut writer, program, 0, f0, elf::R_BPF_64_32);
         relocate(&mut writer, program, 8, text_symbol, elf::R_BPF_64_64);
         relocate(&mut writer, program, 24, kfunc, elf::R_BPF_64_32);

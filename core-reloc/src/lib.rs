@@ -80,6 +80,8 @@ pub mod patch;
 pub mod pipeline;
 pub mod split_base;
 pub mod target;
+#[cfg(test)]
+mod test_elf;
 
 pub use composite::CompositeBtf;
 pub use origin::BtfOrigin;

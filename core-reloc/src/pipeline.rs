@@ -213,25 +213,11 @@ pub fn apply_named(
     bytes: &mut [u8],
     resolutions: &[NamedResolution<'_>],
 ) -> Result<Vec<(RelocationSite, Patched)>, ApplyError> {
-    let failures: Vec<RecordFailure> = resolutions
-        .iter()
-        .filter_map(|resolution| {
-            let error = resolution.result.as_ref().err()?;
-            Some(RecordFailure {
-                section: resolution.section.to_string(),
-                program: resolution.program.to_string(),
-                error: error.clone(),
-            })
-        })
-        .collect();
-    if !failures.is_empty() {
-        return Err(ApplyError::Unresolved { failures });
-    }
-    let fixups: Vec<Fixup> = resolutions
-        .iter()
-        .filter_map(|resolution| resolution.result.as_ref().ok())
-        .map(|resolution| resolution.fixup)
-        .collect();
+    let fixups = all_fixups(
+        resolutions
+            .iter()
+            .map(|resolution| (resolution.section, resolution.program, &resolution.result)),
+    )?;
     crate::named::elf::apply(object, bytes, &fixups).map_err(|error| ApplyError::Object {
         source: ObjectError::Named(error),
     })
@@ -356,15 +342,7 @@ pub fn apply(
     object: &BpfObject<'_>,
     resolutions: &[RecordResolution<'_>],
 ) -> Result<PatchedObject, ApplyError> {
-    let failures: Vec<RecordFailure> = failures(resolutions);
-    if !failures.is_empty() {
-        return Err(ApplyError::Unresolved { failures });
-    }
-    let fixups: Vec<Fixup> = resolutions
-        .iter()
-        .filter_map(|resolution| resolution.result.as_ref().ok())
-        .map(|resolution| resolution.fixup)
-        .collect();
+    let fixups = all_fixups(record_results(resolutions))?;
     object
         .relocate(&fixups)
         .map_err(|source| ApplyError::Object { source })
@@ -372,17 +350,46 @@ pub fn apply(
 
 /// Every failed record of `resolutions`, in record order.
 pub fn failures(resolutions: &[RecordResolution<'_>]) -> Vec<RecordFailure> {
+    failures_of(record_results(resolutions))
+}
+
+/// `(section, program, result)` of each record, the shape [`all_fixups`] takes.
+fn record_results<'r>(
+    resolutions: &'r [RecordResolution<'_>],
+) -> impl Iterator<Item = (&'r str, &'r str, &'r Result<Resolution, ReloError>)> + Clone {
     resolutions
         .iter()
-        .filter_map(|resolution| {
-            let error = resolution.result.as_ref().err()?;
+        .map(|resolution| (resolution.section, resolution.program, &resolution.result))
+}
+
+/// The failures among `(section, program, result)` triples, in their order.
+fn failures_of<'r>(
+    results: impl Iterator<Item = (&'r str, &'r str, &'r Result<Resolution, ReloError>)>,
+) -> Vec<RecordFailure> {
+    results
+        .filter_map(|(section, program, result)| {
             Some(RecordFailure {
-                section: resolution.section.to_string(),
-                program: resolution.program.to_string(),
-                error: error.clone(),
+                section: section.to_string(),
+                program: program.to_string(),
+                error: result.as_ref().err()?.clone(),
             })
         })
         .collect()
+}
+
+/// The fixups of `(section, program, result)` triples when every one resolved (`.BTF.ext`
+/// records and named relocations alike); otherwise the failures.
+fn all_fixups<'r>(
+    results: impl Iterator<Item = (&'r str, &'r str, &'r Result<Resolution, ReloError>)> + Clone,
+) -> Result<Vec<Fixup>, ApplyError> {
+    let failures = failures_of(results.clone());
+    if !failures.is_empty() {
+        return Err(ApplyError::Unresolved { failures });
+    }
+    Ok(results
+        .filter_map(|(_, _, result)| result.as_ref().ok())
+        .map(|resolution| resolution.fixup)
+        .collect())
 }
 
 /// Why an object could not be patched.
@@ -595,28 +602,21 @@ fn missing_names(
 
 #[cfg(test)]
 mod tests {
-    use object::write::{Object as ElfWriter, Relocation, Symbol, SymbolId, SymbolSection};
+    use object::write::{Object as ElfWriter, Symbol, SymbolId, SymbolSection};
     use object::{
-        Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags,
-        SymbolKind, SymbolScope, elf,
+        Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
+        elf,
     };
 
     use super::*;
     use crate::btf::{BtfBuilder, IntEncoding, MemberSpec};
     use crate::engine::ReloErrorKind;
     use crate::target::TargetBtf;
+    use crate::test_elf::{insn, relocate};
 
     const CALL: u8 = 0x85;
     const LD_IMM64: u8 = 0x18;
     const EXIT: u8 = 0x95;
-
-    fn insn(code: u8, src: u8, imm: i32) -> [u8; 8] {
-        let mut bytes = [0; 8];
-        bytes[0] = code;
-        bytes[1] = src << 4;
-        bytes[4..].copy_from_slice(&imm.to_le_bytes());
-        bytes
-    }
 
     fn symbol(writer: &mut ElfWriter<'_>, name: &str, section: SymbolSection) -> SymbolId {
         let defined = matches!(section, SymbolSection::Section(_));
@@ -634,26 +634,6 @@ mod tests {
             section,
             flags: SymbolFlags::None,
         })
-    }
-
-    fn relocate(
-        writer: &mut ElfWriter<'_>,
-        section: object::write::SectionId,
-        offset: u64,
-        symbol: SymbolId,
-        r_type: elf::RelocationType,
-    ) {
-        writer
-            .add_relocation(
-                section,
-                Relocation {
-                    offset,
-                    symbol,
-                    addend: 0,
-                    flags: RelocationFlags::Elf { r_type },
-                },
-            )
-            .unwrap();
     }
 
     /// `.text` holds `shared` (reads `s.b`, called by both programs) and `lonely` (reads
