@@ -258,45 +258,36 @@ impl Wanted<'_> {
             run.scanned += 1;
             slot.probes.fetch_add(1, Ordering::Relaxed);
             answers.clear();
-            if wanted.iter().any(|&i| self.in_vmlinux_strings[i]) {
+            let mut answer = |i: usize, hit: bool| {
+                if let Some(id) = self.ids[i] {
+                    answers.push((id, hit));
+                }
+                if hit {
+                    found[i].push(slot.name().clone());
+                }
+            };
+            let scanned = if wanted.iter().any(|&i| self.in_vmlinux_strings[i]) {
                 // Split BTF reuses its base's strings: a module struct called `mtd_info`
                 // names itself by vmlinux's string "mtd_info" when vmlinux has one (a member
                 // or function of that name, say), so the module's strings cannot answer.
                 // Its types can: parse it, without keeping it, and look.
-                match self.composite.load_slot(slot) {
-                    (load, Ok(btf)) => {
-                        for &i in &wanted {
-                            let hit = own_types_named(&btf, names[i]).next().is_some();
-                            if let Some(id) = self.ids[i] {
-                                answers.push((id, hit));
-                            }
-                            if hit {
-                                found[i].push(slot.name().clone());
-                            }
-                        }
-                        let read = load.map_or(0, |load| load.bytes as u64);
-                        run.bytes_read += read;
-                        slot.probe_bytes_read.fetch_add(read, Ordering::Relaxed);
-                        slot.memo.remember(answers.iter().copied());
+                let (load, parsed) = self.composite.load_slot(slot);
+                parsed.map(|btf| {
+                    for &i in &wanted {
+                        answer(i, own_types_named(&btf, names[i]).next().is_some());
                     }
-                    (_, Err(error)) => {
-                        log::warn!("probing for {names:?}: {error}");
-                        run.errors.push(error);
+                    load.map_or(0, |load| load.bytes as u64)
+                })
+            } else {
+                scan_strings(slot, &mut buf, &mut |section| {
+                    for &i in &wanted {
+                        answer(
+                            i,
+                            self.finders[i].as_ref().is_some_and(|f| f.is_in(section)),
+                        );
                     }
-                }
-                continue;
-            }
-            let scanned = scan_strings(slot, &mut buf, &mut |section| {
-                for &i in &wanted {
-                    let hit = self.finders[i].as_ref().is_some_and(|f| f.is_in(section));
-                    if let Some(id) = self.ids[i] {
-                        answers.push((id, hit));
-                    }
-                    if hit {
-                        found[i].push(slot.name().clone());
-                    }
-                }
-            });
+                })
+            };
             match scanned {
                 Ok(read) => {
                     run.bytes_read += read;
