@@ -4,6 +4,7 @@
 
 mod common;
 
+use core_reloc::btf::Kind;
 use core_reloc::origin::BtfOrigin;
 use core_reloc_loader::btf_attach::ResolveError;
 use core_reloc_loader::{KallsymsSource, KernelBtf, LoadError, Loader, ModuleLoadError};
@@ -165,8 +166,9 @@ fn fmod_ret_target_and_typed_ksym_variable_resolve_in_the_test_module() {
     assert_eq!(attachment.section, "fmod_ret/crt_testmod_observe");
     let (target, id) = attachment.target.clone().unwrap();
     let module = BtfOrigin::module("core_reloc_testmod");
-    // Ids in the module's BTF after relocation onto vmlinux (`core-reloc btf dump` of the
-    // .ko shows 26 and 27 in the distilled numbering, vmlinux has the rest).
+    // Ids in the module's BTF after relocation onto vmlinux: its own types keep their order
+    // and follow vmlinux's instead of the distilled base's. The distilled ids are read from
+    // the .ko (they depend on the build: kbuild's DWARF is not the same on every machine).
     let vmlinux_types = core_reloc::btf::Btf::parse(
         std::fs::read(kernel_fixtures::kernel_btf("6.12-kmod", "vmlinux")).unwrap(),
     )
@@ -176,7 +178,12 @@ fn fmod_ret_target_and_typed_ksym_variable_resolve_in_the_test_module() {
         (target.as_str(), &id.origin),
         ("crt_testmod_observe", &module)
     );
-    assert_eq!(id.id.0, vmlinux_types + 26 - distilled_base_types());
+    let (base_types, distilled) = distilled_test_module();
+    let distilled_id = |name: &str, kind: Kind| distilled.find_by_name_kind(name, kind).unwrap().0;
+    assert_eq!(
+        id.id.0,
+        vmlinux_types + distilled_id("crt_testmod_observe", Kind::Func) - base_types
+    );
     let [(ksym, Some(ksym_id))] = &attachment.symbols[..] else {
         panic!("one resolved symbol: {:?}", attachment.symbols);
     };
@@ -184,17 +191,26 @@ fn fmod_ret_target_and_typed_ksym_variable_resolve_in_the_test_module() {
         (ksym.as_str(), &ksym_id.origin),
         ("crt_testmod_writes", &module)
     );
-    assert_eq!(ksym_id.id.0, id.id.0 + 1);
+    assert_eq!(
+        ksym_id.id.0,
+        vmlinux_types + distilled_id("crt_testmod_writes", Kind::Var) - base_types
+    );
 }
 
-/// Types in the test module's `.BTF.base` (void included in neither count).
-fn distilled_base_types() -> u32 {
+/// The test module's `.BTF.base` type count and its `.BTF` as distilled, split on that
+/// base: the numbering the .ko carries, before any relocation.
+fn distilled_test_module() -> (u32, core_reloc::btf::Btf<'static>) {
     let ko =
         std::fs::read(common::workspace().join("target/kmod/core_reloc_testmod-v1.ko")).unwrap();
     let file = core_reloc::btf_file::BtfFile::parse(ko).unwrap();
-    core_reloc::btf::Btf::parse(file.btf_base.expect(".BTF.base"))
-        .unwrap()
-        .type_count()
+    let base = std::sync::Arc::new(
+        core_reloc::btf::Btf::parse(file.btf_base.expect(".BTF.base")).unwrap(),
+    );
+    let count = base.type_count();
+    (
+        count,
+        core_reloc::btf::Btf::parse_split(file.btf, base).unwrap(),
+    )
 }
 
 #[test]
